@@ -1,0 +1,132 @@
+"""Reward throughput against verl's in-tree ToolRL reward (``verl.utils.reward_score.rlla``).
+
+One run builds a fixed mix of responses from ToolRL's 80 released test rows (perfect, partly wrong,
+malformed; single and parallel calls), scores every response with our three rewards and with
+rlla, and prints the median µs per response, each ratio to rlla, and the wall time of one batch of
+1024 mixed responses per reward. Needs verl installed (for rlla); ours needs nothing else.
+
+    python benchmarks/reward_throughput.py [--n 4096] [--rows PATH]
+
+Targets (issue 2): toolrl ≤ 0.5× rlla, gg_grpo ≤ 1.0× rlla, 1024 responses < 25 ms on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from toolzero_verl import compute_score
+
+DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "toolrl" / "rlla_rl_test80.json"
+THINK = "<think> I should call the right tool with the right arguments. </think>"
+
+
+def _calls(gt: str) -> list[dict]:
+    if "<tool_call>" not in gt:
+        return []
+    block = gt.split("<tool_call>")[1].split("</tool_call>")[0].strip()
+    return [json.loads(line) for line in block.split("\n")]
+
+
+def _render(calls: list[dict], reply: str | None = None) -> str:
+    parts = [THINK]
+    if calls:
+        parts.append("<tool_call>\n" + "\n".join(json.dumps(c) for c in calls) + "\n</tool_call>")
+    if reply is not None or not calls:
+        parts.append(f"<response>{reply or 'Done.'}</response>")
+    return "\n".join(parts)
+
+
+def _variants(gt: str, rng: random.Random) -> list[str]:
+    """Perfect, partly wrong and malformed responses for one reference."""
+    calls = _calls(gt)
+    out = [gt, _render(calls)]
+    if calls:
+        wrong_value = json.loads(json.dumps(calls))
+        for c in wrong_value:
+            for k in c["parameters"]:
+                c["parameters"][k] = "wrong"
+                break
+        out += [
+            _render(wrong_value),
+            _render([{**calls[0], "name": calls[0]["name"] + "X"}] + calls[1:]),
+            _render([{"name": c["name"], "parameters": {}} for c in calls]),
+            _render(calls + calls[:1]),
+            _render(list(reversed(calls))),
+            _render(calls).replace("}}", "}", 1),  # broken JSON
+            _render(calls).replace("<think>", "", 1),
+            "Sure, calling " + json.dumps(calls[0]),
+        ]
+    else:
+        out += [_render([], "I cannot help with that."), _render([{"name": "search", "parameters": {"q": "x"}}])]
+    out.append("")
+    rng.shuffle(out)
+    return out
+
+
+def build_mix(rows: list[dict], n: int, seed: int = 0) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    pool = [(v, r["output"]) for r in rows for v in _variants(r["output"], rng)]
+    return [pool[i % len(pool)] for i in rng.sample(range(max(n, len(pool))), n)]
+
+
+def time_each(fn, mix) -> list[float]:
+    out = []
+    for response, gt in mix:
+        t0 = time.perf_counter_ns()
+        fn(response, gt)
+        out.append((time.perf_counter_ns() - t0) / 1000.0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=4096, help="responses in the mix (default 4096)")
+    ap.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="ToolRL rlla_rl.json-style rows")
+    ap.add_argument("--batch", type=int, default=1024)
+    args = ap.parse_args()
+
+    from verl.utils.reward_score import rlla  # the in-tree reference
+
+    rows = json.loads(args.rows.read_text())
+    mix = build_mix(rows, args.n)
+    extra_train = {"split": "train", "global_steps": 10}
+    sink = io.StringIO()
+
+    def run_rlla(resp, gt):
+        with contextlib.redirect_stdout(sink):  # rlla prints 1 in 64 calls
+            return rlla.compute_score("rlla", "<|im_start|>assistant\n" + resp + "<|im_end|>", gt,
+                                      {"experiment_name": "qwen2.5-7b"})
+
+    ours = {
+        "toolrl": lambda r, g: compute_score("rlla", r, g, extra_train, reward="toolrl"),
+        "gg_grpo": lambda r, g: compute_score("rlla", r, g, extra_train, reward="gg_grpo", output_format="toolrl"),
+        "binary": lambda r, g: compute_score("rlla", r, g, extra_train, reward="binary", output_format="toolrl"),
+    }
+    fns = {"rlla (verl in-tree)": run_rlla, **ours}
+    for fn in fns.values():  # warm caches and imports
+        time_each(fn, mix[:256])
+
+    results = {}
+    for name, fn in fns.items():
+        per = time_each(fn, mix)
+        t0 = time.perf_counter()
+        for response, gt in mix[: args.batch]:
+            fn(response, gt)
+        results[name] = (statistics.median(per), statistics.mean(per), (time.perf_counter() - t0) * 1000)
+
+    base = results["rlla (verl in-tree)"][0]
+    print(f"{len(mix)} responses from {len(rows)} ToolRL rows; batch = first {args.batch}; one process, one core")
+    print(f"{'reward':<22}{'median µs':>11}{'mean µs':>10}{'× rlla':>9}{f'batch {args.batch} ms':>17}")
+    for name, (med, mean, batch_ms) in results.items():
+        print(f"{name:<22}{med:>11.1f}{mean:>10.1f}{med / base:>9.2f}{batch_ms:>17.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Hammer's irrelevance set (``xlam-7.5k-irrelevancek.json``) -> no-call samples.
+
+No raw record of this file was ever seen (reference/corpora_formats.md §3.2); the code that reads
+it treats it exactly like xLAM: ``{"query", "tools": "<JSON>", "answers": "[]"}``, maybe without
+``id`` (then the record's position is its id), maybe with ``"tools": "[]"`` (rejected as
+``empty_tools``). ``answers == "[]"`` becomes a no-call sample whose reference answer is ``[]``;
+a record that does carry calls is converted like an xLAM record rather than dropped.
+
+>>> s = convert_record({"query": "Book a taxi", "answers": "[]",
+...                     "tools": '[{"name": "weather", "description": "", "parameters": {}}]'}, 3)
+>>> s.source, s.source_id, s.calls, s.answer
+('hammer', '3', (), '[]')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from . import xlam
+from .sample import Rejected, Sample
+
+SOURCE = "hammer"
+
+
+def convert_record(rec: Any, index: int, required_policy: str = "inferred") -> Sample | Rejected:
+    return xlam.convert_record(rec, index, SOURCE, required_policy)
+
+
+def iter_samples(records: Iterator[Any], required_policy: str = "inferred") -> Iterator[tuple[int, list]]:
+    return xlam.iter_samples(records, SOURCE, required_policy)

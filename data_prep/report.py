@@ -1,0 +1,124 @@
+"""Per-source accounting: every candidate sample is written, rejected (by reason), deduplicated
+or not selected, and the report checks ``read = written + rejected + deduplicated + not_selected``.
+
+``read`` counts candidate samples: one per xLAM / Hammer / ToolRL record, one per assistant turn of
+a ToolACE dialogue (a dialogue that cannot be read at all is one rejected candidate). ``records``
+counts the raw records.
+
+>>> r = Report()
+>>> r.source("xlam").read += 2; r.source("xlam").written["train"] += 1; r.source("xlam").reject("empty_query")
+>>> r.check()
+>>> print(r.table().splitlines()[2])
+xlam             0     2      1     0         1      0          0      0
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_EXAMPLES = 5  # examples kept per rejection reason / conflicts listed, to keep report.json small
+
+
+class ReconciliationError(AssertionError):
+    """Counts do not add up: a sample was dropped without being counted (a bug, never data)."""
+
+
+@dataclass
+class SourceStats:
+    records: int = 0
+    read: int = 0
+    written: Counter = field(default_factory=lambda: Counter({"train": 0, "test": 0}))
+    rejected: Counter = field(default_factory=Counter)
+    deduplicated: int = 0
+    conflicts: int = 0
+    not_selected: int = 0
+    coerced_values: int = 0
+    requested: int | None = None  # the --mix target, when one was set
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] += 1
+
+    @property
+    def written_total(self) -> int:
+        return self.written["train"] + self.written["test"]
+
+    def balanced(self) -> bool:
+        return self.read == self.written_total + sum(self.rejected.values()) + self.deduplicated + self.not_selected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "read": self.read,
+            "written": {"train": self.written["train"], "test": self.written["test"], "total": self.written_total},
+            "rejected": dict(sorted(self.rejected.items())),
+            "rejected_total": sum(self.rejected.values()),
+            "deduplicated": self.deduplicated,
+            "conflicts": self.conflicts,
+            "not_selected": self.not_selected,
+            "coerced_values": self.coerced_values,
+            "requested": self.requested,
+            "reconciled": self.balanced(),
+        }
+
+
+@dataclass
+class Report:
+    sources: dict[str, SourceStats] = field(default_factory=dict)
+    examples: dict[str, list[dict]] = field(default_factory=dict)  # reason -> first rejections
+    conflicts: list[dict] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceStats:
+        if name not in self.sources:
+            self.sources[name] = SourceStats()
+        return self.sources[name]
+
+    def add_rejection(self, source: str, source_id: str, reason: str, detail: str) -> None:
+        self.source(source).reject(reason)
+        bucket = self.examples.setdefault(reason, [])
+        if len(bucket) < MAX_EXAMPLES:
+            bucket.append({"source": source, "source_id": source_id, "detail": detail[:200]})
+
+    def totals(self) -> SourceStats:
+        t = SourceStats()
+        for s in self.sources.values():
+            t.records += s.records
+            t.read += s.read
+            t.written.update(s.written)
+            t.rejected.update(s.rejected)
+            t.deduplicated += s.deduplicated
+            t.conflicts += s.conflicts
+            t.not_selected += s.not_selected
+            t.coerced_values += s.coerced_values
+        return t
+
+    def check(self) -> None:
+        for name, s in self.sources.items():
+            if not s.balanced():
+                raise ReconciliationError(f"{name}: counts do not reconcile: {s.to_dict()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sources": {k: v.to_dict() for k, v in self.sources.items()},
+            "total": self.totals().to_dict(),
+            "rejection_examples": self.examples,
+            "conflict_examples": self.conflicts,
+            "config": self.config,
+            "outputs": self.outputs,
+        }
+
+    def table(self) -> str:
+        head = ("source", "records", "read", "train", "test", "rejected", "dedup", "conflicts", "unsel")
+        rows = [(k, v) for k, v in self.sources.items()] + [("TOTAL", self.totals())]
+        lines = ["{:<10}{:>8}{:>6}{:>7}{:>6}{:>10}{:>7}{:>11}{:>7}".format(*head), "-" * 72]
+        for name, s in rows:
+            lines.append("{:<10}{:>8}{:>6}{:>7}{:>6}{:>10}{:>7}{:>11}{:>7}".format(
+                name, s.records, s.read, s.written["train"], s.written["test"], sum(s.rejected.values()),
+                s.deduplicated, s.conflicts, s.not_selected))
+        reasons = self.totals().rejected
+        if reasons:
+            lines.append("rejected by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
+        return "\n".join(lines)

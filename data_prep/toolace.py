@@ -1,0 +1,130 @@
+"""ToolACE (``data.json``) -> one sample per assistant turn.
+
+Record: ``{"system": str, "conversations": [{"from": "user"|"assistant"|"tool", "value": str}]}``
+(reference/corpora_formats.md §1). The tools are a ``json.dumps`` list embedded in the system
+prompt after ``"...that you can invoke:\\n"``; an assistant call turn is a Python-call string
+(``[Get Manager Placeholder Image(sport="football")]``, names with spaces) parsed by
+:func:`toolzero_verl.pycalls.parse_python_calls` with the tool names as known names (never regex
+splitting, never eval). Every assistant turn becomes a sample whose context is all prior turns:
+call turns give call samples, text turns (answers, chit-chat, clarifications) no-call samples
+whose reference answer is the text.
+
+>>> import json
+>>> tools = [{"name": "Get Image", "description": "", "parameters": {"type": "dict",
+...           "properties": {"sport": {"type": "string", "description": ""}}, "required": ["sport"]}, "required": None}]
+>>> rec = {"system": "Here is a list of functions in JSON format that you can invoke:\\n" + json.dumps(tools) + ". \\n",
+...        "conversations": [{"from": "user", "value": "A football image?"},
+...                          {"from": "assistant", "value": '[Get Image(sport="football")]'}]}
+>>> n, out = convert_record(rec, 0)
+>>> out[0].calls[0].name, out[0].calls[0].arguments
+('Get Image', {'sport': 'football'})
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator, Mapping
+
+from toolzero_verl.pycalls import CallSyntaxError, parse_python_calls
+
+from . import reasons as R
+from .sample import Message, Rejected, Sample
+from .types import schema_tool
+
+SOURCE = "toolace"
+TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed template (corpora_formats.md §1.2)
+ROLE_MAP = {"user": "user", "assistant": "assistant", "tool": "tool",
+            # ShareGPT spellings of the same roles (derived copies of ToolACE use them)
+            "human": "user", "gpt": "assistant", "observation": "tool", "function_call": "assistant"}
+
+
+def extract_tools(system: str) -> list[dict]:
+    """The raw tool list embedded in a ToolACE system prompt (bracket-matched by the JSON decoder).
+
+    Raises ``ValueError`` when no JSON list of tools can be found.
+    """
+    start = system.find(TOOLS_MARKER)
+    search_from = start + len(TOOLS_MARKER) if start >= 0 else 0
+    decoder = json.JSONDecoder()
+    pos = system.find("[", search_from)
+    while pos >= 0:
+        try:
+            value, _ = decoder.raw_decode(system, pos)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, list) and all(isinstance(t, Mapping) and "name" in t for t in value):
+            return value
+        pos = system.find("[", pos + 1)
+    raise ValueError("no JSON tool list in the system prompt")
+
+
+def looks_like_calls(text: str) -> bool:
+    """ToolACE writes call turns as a bracketed list and nothing else."""
+    t = text.strip()
+    return t.startswith("[") and t.endswith("]") and "(" in t
+
+
+def convert_record(rec: Any, index: int) -> tuple[int, list[Sample | Rejected]]:
+    """One dialogue -> ``(candidates, [Sample | Rejected, ...])``, one candidate per assistant turn.
+
+    A record that cannot be read at all yields a single :class:`Rejected`.
+    """
+    sid = str(index)
+    if not isinstance(rec, Mapping) or not isinstance(rec.get("conversations"), list):
+        return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, "needs 'system' and a 'conversations' list")]
+    system = rec.get("system")
+    if not isinstance(system, str):
+        return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, "'system' is not a string")]
+    try:
+        raw_tools = extract_tools(system)
+    except ValueError as exc:
+        return 1, [Rejected(SOURCE, sid, R.TOOLS_UNPARSEABLE, str(exc))]
+    try:
+        tools = _dedupe([schema_tool(t) for t in raw_tools])
+    except (ValueError, TypeError) as exc:
+        return 1, [Rejected(SOURCE, sid, R.TOOLS_UNPARSEABLE, str(exc))]
+    names = [t["name"] for t in tools]
+    turns = []
+    for turn in rec["conversations"]:
+        role = ROLE_MAP.get(turn.get("from")) if isinstance(turn, Mapping) else None
+        value = turn.get("value") if isinstance(turn, Mapping) else None
+        if role is None or not isinstance(value, str):
+            return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, f"bad turn {turn!r:.80}")]
+        turns.append((role, value))
+    if not any(role == "assistant" for role, _ in turns):
+        return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, "no assistant turn")]
+
+    out: list[Sample | Rejected] = []
+    history: list[Message] = []
+    for t, (role, value) in enumerate(turns):
+        if role != "assistant":
+            history.append(Message(role, value))
+            continue
+        turn_id = f"{sid}:{t}"
+        if looks_like_calls(value):
+            try:
+                calls = tuple(parse_python_calls(value, names))
+            except CallSyntaxError as exc:
+                out.append(Rejected(SOURCE, turn_id, R.UNPARSEABLE_CALL, str(exc)))
+                history.append(Message("assistant", value))
+                continue
+            out.append(Sample(SOURCE, turn_id, tuple(history), tuple(tools), calls, None, group=f"{SOURCE}:{sid}"))
+            history.append(Message("assistant", "", calls))
+        else:
+            out.append(Sample(SOURCE, turn_id, tuple(history), tuple(tools), (), value, group=f"{SOURCE}:{sid}"))
+            history.append(Message("assistant", value))
+    return len(out), out
+
+
+def _dedupe(tools: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for t in tools:
+        if t["name"] not in seen:
+            seen.add(t["name"])
+            out.append(t)
+    return out
+
+
+def iter_samples(records: Iterator[Any]) -> Iterator[tuple[int, list]]:
+    for i, rec in enumerate(records):
+        yield convert_record(rec, i)

@@ -1,0 +1,24 @@
+"""Shared test fixtures: where the real corpus samples and BFCL data live.
+
+CI clones the repo next to ``shared/`` (``<dir>/main`` and ``<dir>/shared``); ``TOOLZERO_SHARED``
+overrides the location.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TOOLZERO_SHARED", REPO.parent / "shared"))
+CORPORA = SHARED / "corpora"
+BFCL_V3 = SHARED / "bfcl" / "v3"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared data not found at {SHARED}; clone the repo next to shared/ or set TOOLZERO_SHARED")
+    return SHARED

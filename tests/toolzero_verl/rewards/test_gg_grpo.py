@@ -1,0 +1,126 @@
+"""GG-GRPO arithmetic: schedule, generic reward bounds, the +0.3 bonus and the −0.3 penalty."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from toolzero_verl import compute_score
+from toolzero_verl.rewards.gg_grpo import KEYS, tokens
+from toolzero_verl.scoring import ConfigError
+
+TOOLS = [
+    {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]}},
+    {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}},
+]
+ONE = json.dumps({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}], "tools": TOOLS})
+TWO = json.dumps({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}},
+                            {"name": "get_time", "arguments": {"tz": "CET"}}], "tools": TOOLS})
+NONE = json.dumps({"calls": [], "tools": TOOLS, "answer": "Which city do you mean?"})
+
+
+def ans(body: str, think: str = "t") -> str:
+    return f"<think>{think}</think><answer>{body}</answer>"
+
+
+def score(response, gt=ONE, step=None, split="train", **kw):
+    extra = {"split": split}
+    if step is not None:
+        extra["global_steps"] = step
+    return compute_score("test", response, gt, extra, **kw)
+
+
+def sig(t):
+    return 1 / (1 + math.exp(-0.1 * (t - 25)))
+
+
+@pytest.mark.parametrize("t", [0, 25, 50])
+def test_sigma_follows_the_paper_sigmoid(t):
+    r = score(ans('[get_weather(city="Paris", days=3)]'), step=t)
+    assert r["sigma"] == pytest.approx(sig(t))
+    assert r["step"] == t
+    # perfect answer: strict = 1, general = 0.5 (every reference token present)
+    assert r["score"] == pytest.approx(1 + sig(t) * 1.0 + (1 - sig(t)) * 0.5)
+
+
+def test_general_reward_bounds():
+    assert score("no answer at all", step=0)["general"] == -0.5
+    assert score(ans('[get_weather(city="Paris", days=3)]'), step=0)["general"] == 0.5
+    half = score(ans('[get_weather(city="Rome")]'), step=0)["general"]
+    # reference tokens {get, weather, city, Paris, days, 3}; got {get, weather, city, Rome}: 3/6
+    assert half == pytest.approx(-0.5 + 3 / 6)
+    assert tokens('[get_weather(city="Paris", days=3)]') == {"get", "weather", "city", "Paris", "days", "3"}
+    assert score(ans("paris"), step=0)["general"] == -0.5  # case-sensitive by default
+    assert score(ans("paris"), step=0, case_sensitive=False)["general"] == pytest.approx(-0.5 + 1 / 6)
+
+
+def test_multi_call_bonus_only_for_exact_multi_call_answers():
+    both = ans('[get_time(tz="CET"), get_weather(city="Paris", days=3)]')  # any order
+    r = score(both, gt=TWO, split="test")
+    assert (r["ast"], r["strict"], r["score"]) == (1.0, pytest.approx(1.3), pytest.approx(2.3))
+    single = score(ans('[get_weather(city="Paris", days=3)]'), split="test")
+    assert single["strict"] == 1.0  # one gold call: no bonus
+    assert score(ans('[get_weather(city="Paris", days=3)]'), gt=TWO, split="test")["strict"] == 0.0
+
+
+def test_value_error_penalty_requires_right_names_and_keys():
+    wrong_value = score(ans('[get_weather(city="Rome", days=3)]'), split="test")
+    assert (wrong_value["ast"], wrong_value["strict"]) == (0.0, pytest.approx(-0.3))
+    wrong_name = score(ans('[get_time(city="Paris", days=3)]'), split="test")
+    assert wrong_name["strict"] == 0.0
+    missing_key = score(ans('[get_weather(city="Rome")]'), split="test")
+    assert missing_key["strict"] == 0.0
+    assert score(ans('[get_weather(city="Rome", days=3)]'), split="test", value_error_penalty=0.0)["strict"] == 0.0
+
+
+def test_no_call_reference():
+    assert score(ans("Which city do you mean?"), gt=NONE, split="test")["ast"] == 1.0
+    assert score(ans("[]"), gt=NONE, split="test")["ast"] == 1.0
+    assert score(ans('[get_time(tz="CET")]'), gt=NONE, split="test")["ast"] == 0.0
+    assert score(ans("[get_time(tz="), gt=NONE, split="test")["ast"] == 1.0  # a parse failure is no call
+    early = score(ans("Which city?"), gt=NONE, step=0)
+    assert early["general"] == pytest.approx(-0.5 + 2 / 5)  # {Which, city, do, you, mean}: Which, city
+
+
+def test_validation_rows_use_sigma_one_without_a_step():
+    r = score(ans('[get_weather(city="Paris", days=3)]'), split="test")
+    assert r["sigma"] == 1.0 and r["score"] == 2.0 and r["step"] == -1.0
+
+
+def test_missing_step_fails_loudly_or_warns_once(caplog):
+    with pytest.raises(ConfigError, match="global_steps"):
+        score(ans("x"))
+    r = score(ans("x"), missing_step="warn")
+    assert r["sigma"] == pytest.approx(sig(0))
+    assert score(ans("x"), schedule="constant_strict")["sigma"] == 1.0  # needs no step
+
+
+def test_percent_unit_uses_total_training_steps():
+    r = score(ans("x"), step=50, step_unit="percent", total_training_steps=200)  # 25 % -> midpoint
+    assert r["sigma"] == pytest.approx(0.5)
+    r = compute_score("t", ans("x"), ONE, {"training_progress": 0.25}, step_unit="percent")
+    assert r["sigma"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("schedule,t,expected", [("linear", 25, 0.5), ("step", 30, 1.0), ("constant_general", 99, 0.0)])
+def test_ablation_schedules(schedule, t, expected):
+    assert score(ans("x"), step=t, schedule=schedule)["sigma"] == pytest.approx(expected)
+
+
+def test_format_term():
+    assert score(ans('[get_weather(city="Paris", days=3)]'), split="test")["format"] == 1.0
+    assert score('<answer>[get_weather(city="Paris", days=3)]</answer>', split="test")["format"] == 0.0
+    hermes = '<think>t</think>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>'
+    r = score(hermes, split="test", output_format="hermes")
+    assert (r["format"], r["ast"]) == (1.0, 1.0)
+
+
+def test_keys_are_fixed_and_options_are_validated():
+    for response in ["", ans("x"), ans("[get_weather(city=1)]"), "<think>" * 100]:
+        assert tuple(score(response, step=3)) == KEYS
+    with pytest.raises(ValueError, match="unknown option"):
+        score(ans("x"), step=1, kapa=0.2)
+    with pytest.raises(ValueError, match="schedule"):
+        score(ans("x"), step=1, schedule="exp")

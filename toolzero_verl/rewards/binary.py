@@ -1,0 +1,45 @@
+"""Nemotron Tool-N1's binary reward (Zhang et al. 2025, arXiv 2505.00024).
+
+1 iff the response has a ``<think>…</think>`` block, parses, and its multiset of (name, arguments)
+pairs equals the gold multiset exactly: order-free, type-sensitive (``1 != 1.0 != True``).
+
+>>> from toolzero_verl import compute_score
+>>> gt = '{"calls": [{"name": "f", "arguments": {"x": 1}}]}'
+>>> compute_score("d", "<think>.</think><answer>[f(x=1)]</answer>", gt, reward="binary")["score"]
+1.0
+>>> compute_score("d", "<think>.</think><answer>[f(x=1.0)]</answer>", gt, reward="binary")["score"]
+0.0
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ..calls import call_key
+from ..formats import MalformedArguments, between
+from . import ScoreInput, register_reward
+
+KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls")
+
+
+@dataclass(frozen=True)
+class BinaryConfig:
+    require_think: bool = True  # Tool-N1 requires the reasoning block
+    total_training_steps: int | None = None  # accepted so one recipe line serves every reward
+
+
+@register_reward("binary", BinaryConfig, KEYS)
+def binary_reward(inp: ScoreInput, cfg: BinaryConfig) -> dict[str, float]:
+    parsed = inp.parsed
+    has_think = between(inp.response, "<think>", "</think>") is not None or not cfg.require_think
+    well_formed = parsed.parse_ok and not any(isinstance(c.arguments, MalformedArguments) for c in parsed.calls)
+    exact = well_formed and Counter(map(call_key, parsed.calls)) == Counter(map(call_key, inp.gt.calls))
+    return {
+        "score": 1.0 if (has_think and exact) else 0.0,
+        "format": 1.0 if has_think else 0.0,
+        "exact": 1.0 if exact else 0.0,
+        "parse_ok": 1.0 if parsed.parse_ok else 0.0,
+        "n_pred_calls": float(len(parsed.calls)),
+        "n_gt_calls": float(len(inp.gt.calls)),
+    }

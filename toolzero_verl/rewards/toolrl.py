@@ -1,0 +1,424 @@
+"""ToolRL's reward (Qian et al. 2025, "ToolRL: Reward is All Tool Learning Needs", arXiv 2504.13958).
+
+``score = R_format + R_correct`` (SPEC §4.2), the reward verl ships in-tree as
+``verl.utils.reward_score.rlla``; with the defaults this module returns the same numbers to 1e-9.
+
+- ``R_format ∈ {0, 1}``: the response (stripped) must match the ToolRL layout chosen from what the
+  reference contains: ``<think>…</think>\\n<tool_call>\\n…\\n</tool_call>`` (calls),
+  ``<think>…</think>\\n<response>…</response>`` (reply), both, or ``<think>…</think>`` (neither),
+  with each tag of that layout exactly once. Other output formats use their own shape check.
+- ``R_correct ∈ [−3, 3] = (max − min)·S / S_max + min`` where
+  ``S = J(gold names, predicted names) + Σ_gold best(J(param names) + #equal values)``,
+  ``J`` the multiset Jaccard index (1 for two empty lists), ``best`` taken over the not yet used
+  predicted calls with the gold call's name (greedy, in gold order, first best wins, only a
+  positive total matches), values compared with Python ``==`` (so ``1 == 1.0 == True`` but
+  ``"1" != 1``) and ``S_max = 1 + Σ_gold (1 + |params|)``. An exact match of the call lists gives
+  the maximum; a reference without calls gives 0; a response without a call block, an unreadable
+  block, or a predicted call without a ``parameters`` object that shares its name with a gold call
+  (ToolRL raises there) gives the minimum.
+
+Options (:class:`ToolRLConfig`): ``matching="optimal"`` replaces the greedy pairing with a
+maximum-weight bipartite matching (scipy ``linear_sum_assignment``): order-independent and never
+lower than greedy. The ablations of the paper's §5 are options too, each defined exactly as the
+environment-variable switch of the authors' released ``rlla.py`` (repository qiancheng0/ToolRL;
+the README maps each switch to its paper section):
+
+=========================  ====================  ===================================================
+option                     ToolRL switch (§)     definition
+=========================  ====================  ===================================================
+``think_length_weight=w``  ``WITHLENGTH`` (5.1)  ``score += w · L``, ``L = min(1, round(words / 512, 2))``,
+                                                 words = whitespace-separated words of the last
+                                                 ``<think>`` block; 0 without both think tags.
+``think_length_dynamic``   ``SCHEDULELENGTH``    the 512 becomes ``384 + (640 − 384)·step / 105``
+                           (5.1)                 (not clipped, as released).
+``correctness_max_one``    ``CORRECTMAX1`` (5.2) "equal max": correctness bounds ±1.
+``schedule="two_stage"``   ``MAX1STEP30MAX3``    correctness bounds ÷3 before step 30; format bounds
+                           (5.2)                 ÷2 from step 30 on.
+``schedule="dynamic"``     ``SCHEDULEREWARD``    "smooth dynamic scale": with ``p = clip(step/150, 0, 1)``,
+                           (5.2)                 format max ``2 → 1``, correctness bounds
+                                                 ``±2 → ±3`` linearly; format min ``−2 → 0`` but
+                                                 capped at −1 (as released: a failed format costs
+                                                 −2 … −1, never 0).
+``strict_names``           ``REFINEDREWARD``     the "finegrained" variant: the tool-name term and
+                           (5.3)                 every parameter-name term are 1 only for equal
+                                                 lists (in order, as released), else 0.
+``per_call``               ``INTERMEDIATEREWARD``  "intermediate": a gold call scores 1 iff an unused
+                           (5.3)                 predicted call equals it exactly (name and
+                                                 parameters), ``S_max = 1 + #gold``; the name term is kept.
+``coarse``                 ``COARSEREWARD``      "coarse": maximum on an exact match of the call
+                           (5.3)                 lists, else minimum.
+=========================  ====================  ===================================================
+
+With ``matching="optimal"`` the order-sensitive parts become order-free (exact match and
+``strict_names`` compare multisets). Validation rows (``is_train=False``) use the bounds of the
+finished schedule. A schedule that needs the step on a row without one raises
+(``missing_step="error"``) or warns once and uses step 0 (``"warn"``), as SPEC §5 asks.
+
+Known differences from ``rlla``: responses longer than the parse limit (32 KiB) score as parse
+failures without being read; keys other than ``name``/``parameters`` in a predicted object are
+ignored (rlla's exact-match test would see them; with the default options this changes nothing).
+
+>>> from toolzero_verl import compute_score
+>>> gt = '<think>x</think>\\n<tool_call>\\n{"name": "f", "parameters": {"a": 1, "b": "x"}}\\n</tool_call>'
+>>> ok = '<think>sure</think>\\n<tool_call>\\n{"name": "f", "parameters": {"a": 1, "b": "y"}}\\n</tool_call>'
+>>> r = compute_score("rlla", ok, gt, reward="toolrl")
+>>> r["format"], r["correctness"], r["score"]
+(1.0, 1.5, 2.5)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..calls import ToolCall
+from ..formats import MalformedArguments, toolrl_expected_shape
+from ..ground_truth import GroundTruth
+from . import ScoreInput, register_reward
+
+# ToolRL §3.3 / rlla.py: R_format ∈ [0, 1], R_correct ∈ [−3, 3].
+FORMAT_BOUNDS = (0.0, 1.0)
+CORRECTNESS_BOUNDS = (-3.0, 3.0)
+EQUAL_MAX_BOUNDS = (-1.0, 1.0)  # CORRECTMAX1 (§5.2 "equal max")
+# SCHEDULEREWARD (§5.2): bounds at step 0, and the released cap on the format minimum.
+DYNAMIC_FORMAT_START = (-2.0, 2.0)
+DYNAMIC_FORMAT_MIN_CAP = -1.0
+DYNAMIC_CORRECTNESS_START = (-2.0, 2.0)
+DYNAMIC_STEPS = 150
+# MAX1STEP30MAX3 (§5.2 "two stage"): switch step and divisors.
+TWO_STAGE_STEP = 30
+TWO_STAGE_CORRECTNESS_DIVISOR = 3.0  # before the switch
+TWO_STAGE_FORMAT_DIVISOR = 2.0  # from the switch on
+# WITHLENGTH / SCHEDULELENGTH (§5.1): target think length in whitespace-separated words.
+THINK_LENGTH_TARGET = 512
+THINK_LENGTH_DYNAMIC = (384.0, 640.0, 105.0)  # start, end, steps (linear, not clipped, as released)
+
+SCHEDULES = ("fixed", "dynamic", "two_stage")
+MATCHINGS = ("greedy", "optimal")
+
+KEYS = (
+    "score", "format", "correctness", "think_length", "exact_match",
+    "format_max", "correctness_max", "step", "parse_ok", "n_pred_calls", "n_gt_calls",
+)
+
+
+@dataclass(frozen=True)
+class ToolRLConfig:
+    matching: str = "greedy"  # "greedy" = ToolRL exactly; "optimal" = max-weight bipartite matching
+    format_max: float = FORMAT_BOUNDS[1]
+    format_min: float = FORMAT_BOUNDS[0]
+    correctness_max: float = CORRECTNESS_BOUNDS[1]
+    correctness_min: float = CORRECTNESS_BOUNDS[0]
+    schedule: str = "fixed"  # "fixed" | "dynamic" (SCHEDULEREWARD) | "two_stage" (MAX1STEP30MAX3)
+    schedule_steps: int = DYNAMIC_STEPS
+    two_stage_step: int = TWO_STAGE_STEP
+    coarse: bool = False  # COARSEREWARD
+    strict_names: bool = False  # REFINEDREWARD
+    per_call: bool = False  # INTERMEDIATEREWARD
+    correctness_max_one: bool = False  # CORRECTMAX1
+    think_length_weight: float = 0.0  # WITHLENGTH uses 1.0
+    think_length_target: float = THINK_LENGTH_TARGET
+    think_length_dynamic: bool = False  # SCHEDULELENGTH
+    missing_step: str = "error"  # "error" | "warn" (step 0, warned once) when a needed step is absent
+    total_training_steps: int | None = None  # accepted so one recipe line serves every reward
+
+    def __post_init__(self):
+        if self.matching not in MATCHINGS:
+            raise ValueError(f"matching must be one of {MATCHINGS}, got {self.matching!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.missing_step not in ("error", "warn"):
+            raise ValueError(f"missing_step must be 'error' or 'warn', got {self.missing_step!r}")
+        if self.schedule_steps <= 0 or self.think_length_target <= 0:
+            raise ValueError("schedule_steps and think_length_target must be positive")
+        if self.coarse and self.per_call:
+            raise ValueError("coarse and per_call are alternative granularities; choose one")
+
+    @property
+    def needs_step(self) -> bool:
+        return self.schedule != "fixed" or (self.think_length_dynamic and self.think_length_weight != 0)
+
+
+# --- bounds and schedules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bounds:
+    format_min: float
+    format_max: float
+    correctness_min: float
+    correctness_max: float
+
+
+def bounds_at(cfg: ToolRLConfig, step: float | None) -> Bounds:
+    """Reward bounds at a training step (``None`` = the finished schedule, used for validation).
+
+    >>> b = bounds_at(ToolRLConfig(schedule="dynamic"), 75)
+    >>> b.format_max, b.format_min, b.correctness_max
+    (1.5, -1.0, 2.5)
+    """
+    cmin, cmax = EQUAL_MAX_BOUNDS if cfg.correctness_max_one else (cfg.correctness_min, cfg.correctness_max)
+    fmin, fmax = cfg.format_min, cfg.format_max
+    if cfg.schedule == "dynamic":
+        p = 1.0 if step is None else min(1.0, max(0.0, step / cfg.schedule_steps))
+        fmin = min(DYNAMIC_FORMAT_START[0] + (fmin - DYNAMIC_FORMAT_START[0]) * p, DYNAMIC_FORMAT_MIN_CAP)
+        fmax = DYNAMIC_FORMAT_START[1] + (fmax - DYNAMIC_FORMAT_START[1]) * p
+        cmin = DYNAMIC_CORRECTNESS_START[0] + (cmin - DYNAMIC_CORRECTNESS_START[0]) * p
+        cmax = DYNAMIC_CORRECTNESS_START[1] + (cmax - DYNAMIC_CORRECTNESS_START[1]) * p
+    elif cfg.schedule == "two_stage":
+        if step is None or step >= cfg.two_stage_step:
+            fmin, fmax = fmin / TWO_STAGE_FORMAT_DIVISOR, fmax / TWO_STAGE_FORMAT_DIVISOR
+        else:
+            cmin, cmax = cmin / TWO_STAGE_CORRECTNESS_DIVISOR, cmax / TWO_STAGE_CORRECTNESS_DIVISOR
+    return Bounds(fmin, fmax, cmin, cmax)
+
+
+def _step(inp: ScoreInput, cfg: ToolRLConfig) -> float | None:
+    """The row's step; a missing step the options need is an error (or step 0 after one warning)."""
+    if inp.step is not None or not cfg.needs_step:
+        return inp.step
+    length_needs_step = cfg.think_length_dynamic and cfg.think_length_weight != 0
+    if not inp.is_train and not length_needs_step:
+        return None  # validation rows use the finished schedule anyway
+    from ..scoring import ConfigError, _warned, logger
+
+    msg = (
+        f"ToolRL options (schedule={cfg.schedule!r}, think_length_dynamic={cfg.think_length_dynamic}) need the "
+        "training step but the row carries no global_steps. Use the 'toolzero' reward manager or pass "
+        "global_steps explicitly; missing_step='warn' scores at step 0 instead."
+    )
+    if cfg.missing_step == "error":
+        raise ConfigError(msg)
+    if "toolrl_missing_step" not in _warned:
+        _warned.add("toolrl_missing_step")
+        logger.warning(msg)
+    return 0.0
+
+
+# --- format ---------------------------------------------------------------------------------------
+
+
+def expected_shape(gt: GroundTruth) -> str:
+    """The ToolRL layout the reference asks for.
+
+    A raw ToolRL reference decides by substring, exactly as rlla does; our JSON reference decides
+    from its calls and answer text (a no-call turn answers in ``<response>``, SPEC §2).
+    """
+    if gt.toolrl_text is not None:
+        return toolrl_expected_shape("<tool_call>" in gt.toolrl_text, "<response>" in gt.toolrl_text)
+    return toolrl_expected_shape(bool(gt.calls), bool(gt.answer) or not gt.calls)
+
+
+def format_ok(inp: ScoreInput) -> bool:
+    if inp.fmt.name == "toolrl":
+        return expected_shape(inp.gt) in inp.parsed.shapes
+    return inp.parsed.format_ok
+
+
+# --- correctness ----------------------------------------------------------------------------------
+
+
+def multiset_jaccard(a: Sequence, b: Sequence) -> float:
+    """|a ∩ b| / |a ∪ b| over multisets; 1 for two equal (also two empty) lists, 0 if one is empty.
+
+    >>> multiset_jaccard(["f", "f", "g"], ["f", "h"])
+    0.25
+    """
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    ca, cb = Counter(a), Counter(b)
+    inter = sum(min(n, cb[k]) for k, n in ca.items() if k in cb)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _key_jaccard(gold: dict, pred: dict) -> float:
+    """Jaccard of two key sets (dict keys are unique, so this equals the multiset form)."""
+    if not gold or not pred:
+        return 1.0 if not gold and not pred else 0.0
+    inter = len(gold.keys() & pred.keys())
+    return inter / (len(gold) + len(pred) - inter)
+
+
+def _name_term(gold: list, pred: list, cfg: ToolRLConfig) -> float:
+    if not cfg.strict_names:
+        return multiset_jaccard(gold, pred)
+    if cfg.matching == "optimal":
+        return 1.0 if Counter(gold) == Counter(pred) else 0.0
+    return 1.0 if gold == pred else 0.0
+
+
+def _param_term(gold: dict, pred: dict, cfg: ToolRLConfig) -> float:
+    if not cfg.strict_names:
+        return _key_jaccard(gold, pred)
+    if cfg.matching == "optimal":
+        return 1.0 if gold.keys() == pred.keys() else 0.0
+    return 1.0 if list(gold) == list(pred) else 0.0
+
+
+def _calls_equal(gold: ToolCall, pred: ToolCall) -> bool:
+    """ToolRL's ``gt_tool == pd_tool``: equal names and parameters under Python ``==``."""
+    return (
+        gold.name == pred.name
+        and not isinstance(pred.arguments, MalformedArguments)
+        and gold.arguments == pred.arguments
+    )
+
+
+def _exact(gold: Sequence[ToolCall], pred: Sequence[ToolCall], ordered: bool) -> bool:
+    if len(gold) != len(pred):
+        return False
+    if ordered:
+        return all(_calls_equal(g, p) for g, p in zip(gold, pred))
+    unused = list(pred)
+    for g in gold:  # == is an equivalence on these values, so first-fit decides multiset equality
+        for i, p in enumerate(unused):
+            if _calls_equal(g, p):
+                del unused[i]
+                break
+        else:
+            return False
+    return True
+
+
+def _pair_score(gold: ToolCall, pred: ToolCall, cfg: ToolRLConfig) -> float:
+    """Parameter-name term + number of gold values the predicted call repeats (ToolRL's total)."""
+    g, p = gold.arguments, pred.arguments
+    equal = 0
+    for k, v in g.items():
+        if k in p and p[k] == v:
+            equal += 1
+    return _param_term(g, p, cfg) + equal
+
+
+def _greedy(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConfig) -> list[float]:
+    """Per gold call, in order, the best still unused same-name predicted call (first best wins)."""
+    used: set[int] = set()
+    out = []
+    for g in gold:
+        best, best_i = 0.0, -1
+        for i, p in enumerate(pred):
+            if i in used or p.name != g.name:
+                continue
+            if cfg.per_call:
+                if _calls_equal(g, p):
+                    best, best_i = 1.0, i
+                    break
+                continue
+            s = _pair_score(g, p, cfg)
+            if s > best:
+                best, best_i = s, i
+        if best_i >= 0:
+            used.add(best_i)
+            out.append(best)
+        else:
+            out.append(0.0)
+    return out
+
+
+def _optimal(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConfig) -> list[float]:
+    """Per gold call, its pair score under a maximum-weight matching (pairs only share a name)."""
+    out = [0.0] * len(gold)
+    by_name: dict[str, tuple[list[int], list[int]]] = {}
+    for i, g in enumerate(gold):
+        by_name.setdefault(g.name, ([], []))[0].append(i)
+    for j, p in enumerate(pred):
+        if p.name in by_name:
+            by_name[p.name][1].append(j)
+    for gi, pj in by_name.values():
+        if not pj:
+            continue
+        weights = [
+            [(1.0 if _calls_equal(gold[i], pred[j]) else 0.0) if cfg.per_call else _pair_score(gold[i], pred[j], cfg)
+             for j in pj]
+            for i in gi
+        ]
+        if len(gi) == 1:  # one gold call of this name: its best partner is the optimum
+            out[gi[0]] = max(weights[0])
+            continue
+        from scipy.optimize import linear_sum_assignment  # lazy: scipy import is slow
+
+        rows, cols = linear_sum_assignment(weights, maximize=True)
+        for r, c in zip(rows, cols):
+            out[gi[r]] = weights[r][c]
+    return out
+
+
+def correctness(gold: Sequence[ToolCall], pred: Sequence[ToolCall], parse_ok: bool,
+                cmin: float, cmax: float, cfg: ToolRLConfig) -> tuple[float, bool]:
+    """``(R_correct, exact match)`` for already parsed calls."""
+    if not gold:
+        return 0.0, parse_ok and not pred
+    if not parse_ok or not pred:
+        return cmin, False
+    if _exact(gold, pred, ordered=cfg.matching == "greedy"):
+        return cmax, True
+    if cfg.coarse:
+        return cmin, False
+    if not cfg.per_call:
+        # ToolRL reads ``parameters`` of every same-name candidate; a missing or non-object one raises.
+        names = {g.name for g in gold}
+        if any(isinstance(p.arguments, MalformedArguments) and p.name in names for p in pred):
+            return cmin, False
+    score = _name_term([g.name for g in gold], [p.name for p in pred], cfg)
+    s_max = 1.0
+    pairs = (_optimal if cfg.matching == "optimal" else _greedy)(gold, pred, cfg)
+    for g, s in zip(gold, pairs):
+        s_max += 1.0 if cfg.per_call else 1.0 + len(g.arguments)
+        score += s
+    return (cmax - cmin) * score / s_max + cmin, False
+
+
+# --- think length ---------------------------------------------------------------------------------
+
+
+def think_length(text: str, target: float) -> float:
+    """ToolRL's length reward in [0, 1]: words of the last ``<think>`` block / target, rounded to 0.01.
+
+    >>> think_length("<think>a b c d</think>", 8)
+    0.5
+    """
+    if "<think>" not in text or "</think>" not in text:
+        return 0.0
+    body = text[text.rfind("<think>") + 7:]
+    end = body.find("</think>")
+    if end >= 0:
+        body = body[:end]
+    return min(1.0, round(len(body.split()) / target, 2))
+
+
+def _think_target(cfg: ToolRLConfig, step: float | None) -> float:
+    if not cfg.think_length_dynamic:
+        return cfg.think_length_target
+    start, end, steps = THINK_LENGTH_DYNAMIC
+    return (end - start) * (step or 0.0) / steps + start
+
+
+# --- the reward -----------------------------------------------------------------------------------
+
+
+@register_reward("toolrl", ToolRLConfig, KEYS)
+def toolrl_reward(inp: ScoreInput, cfg: ToolRLConfig) -> dict[str, float]:
+    step = _step(inp, cfg)
+    b = bounds_at(cfg, step if inp.is_train else None)  # validation: the finished schedule
+    parsed, gold = inp.parsed, inp.gt.calls
+    fmt = b.format_max if format_ok(inp) else b.format_min
+    corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg)
+    length = 0.0
+    if cfg.think_length_weight and parsed.error != "too_long":
+        length = think_length(inp.response.strip(), _think_target(cfg, step))
+    return {
+        "score": fmt + corr + cfg.think_length_weight * length,
+        "format": fmt,
+        "correctness": corr,
+        "think_length": length,
+        "exact_match": 1.0 if exact else 0.0,
+        "format_max": b.format_max,
+        "correctness_max": b.correctness_max,
+        "step": -1.0 if inp.step is None else float(inp.step),
+        "parse_ok": 1.0 if parsed.parse_ok else 0.0,
+        "n_pred_calls": float(len(parsed.calls)),
+        "n_gt_calls": float(len(gold)),
+    }

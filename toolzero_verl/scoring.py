@@ -1,0 +1,105 @@
+"""``compute_score``: the one entry point with verl's reward-function signature.
+
+verl calls ``compute_score(data_source=, solution_str=, ground_truth=, extra_info=, **reward_kwargs)``
+with the decoded response. ``reward_kwargs`` pick the reward (``gg_grpo`` default, ``toolrl``,
+``binary``), the output format, the parse limits and the reward's own options. The training step
+comes from ``extra_info["global_steps"]`` / ``extra_info["training_progress"]`` (set by the
+``toolzero`` reward manager) or from explicit ``global_steps`` / ``training_progress`` kwargs.
+
+Model output never raises: the worst response gets the reward's lowest score. A bad ground truth
+or a bad option is a bug in data or config and raises ``ValueError``.
+
+>>> r = compute_score("demo", "no tags at all", '{"calls": [{"name": "f", "arguments": {}}]}',
+...                   {"split": "train", "global_steps": 0})
+>>> round(r["score"], 3), r["general"], round(r["sigma"], 3)   # (1 − σ(0))·(−0.5)
+(-0.462, -0.5, 0.076)
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any, Mapping
+
+from .formats import DEFAULT_LIMITS, ParsedResponse, ParseLimits, get_format
+from .ground_truth import load_ground_truth
+from .rewards import ScoreInput, get_reward
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REWARD = "gg_grpo"
+DEFAULT_FORMAT = {"toolrl": "toolrl"}  # every other reward defaults to Tool Zero's "answer" format
+# Passed by verl's reward managers to every compute_score; not ours to interpret.
+VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+_warned: set[str] = set()
+
+
+def compute_score(
+    data_source: str,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: Mapping[str, Any] | None = None,
+    **reward_kwargs: Any,
+) -> dict[str, float]:
+    """Score one decoded response; returns ``{"score": …, <fixed component keys>}`` (all floats)."""
+    extra = extra_info if isinstance(extra_info, Mapping) else {}
+    options = {k: v for k, v in reward_kwargs.items() if k not in VERL_KWARGS}
+    reward_name = options.pop("reward", DEFAULT_REWARD)
+    spec = get_reward(reward_name)
+    fmt = get_format(options.pop("output_format", DEFAULT_FORMAT.get(reward_name, "answer")))
+    limits = ParseLimits(
+        int(options.pop("max_chars", DEFAULT_LIMITS.max_chars)), int(options.pop("max_depth", DEFAULT_LIMITS.max_depth))
+    )
+    step = _number(options.pop("global_steps", None), extra.get("global_steps"))
+    progress = _number(options.pop("training_progress", None), extra.get("training_progress"))
+    config = _config(spec.name, tuple(sorted(options.items())))
+    if progress is None and step is not None:
+        total = getattr(config, "total_training_steps", None)
+        progress = min(1.0, step / total) if total else None
+    gt = load_ground_truth(ground_truth)
+    is_train = extra.get("split", "train") == "train"
+
+    response = solution_str if isinstance(solution_str, str) else ""
+    try:
+        parsed = fmt.parse(response, gt.known_names, limits)
+        result = spec.fn(ScoreInput(response, gt, fmt, parsed, step, progress, is_train), config)
+    except ValueError as exc:
+        if _is_config_error(exc):
+            raise
+        result = _fallback(spec, gt, fmt, step, progress, is_train, config, exc)
+    except Exception as exc:  # a reward bug on hostile text must not kill the trainer
+        result = _fallback(spec, gt, fmt, step, progress, is_train, config, exc)
+    return {k: float(result[k]) for k in spec.keys}
+
+
+class ConfigError(ValueError):
+    """A reward option or the training-step wiring is wrong (raised, never swallowed)."""
+
+
+def _is_config_error(exc: Exception) -> bool:
+    return isinstance(exc, ConfigError)
+
+
+def _fallback(spec, gt, fmt, step, progress, is_train, config, exc):
+    key = f"{spec.name}:{type(exc).__name__}"
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning("toolzero: %s reward failed on a response (%r); scoring it as an unparseable one", spec.name, exc)
+    failed = ParsedResponse(format_ok=False, parse_ok=False, error="reward_error")
+    return spec.fn(ScoreInput("", gt, fmt, failed, step, progress, is_train), config)
+
+
+@lru_cache(maxsize=256)
+def _config(reward_name: str, items: tuple) -> Any:
+    return get_reward(reward_name).make_config(dict(items))
+
+
+def _number(*candidates: Any) -> float | None:
+    for value in candidates:
+        if value is None:
+            continue
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"training step/progress must be a number, got {value!r}") from None
+    return None
