@@ -18,29 +18,29 @@ True
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
-
-from toolzero_verl.calls import call_key
 
 from .sample import Sample
 
-_WS = re.compile(r"\s+")
-
-
 def normalise_text(text: str) -> str:
-    return _WS.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()
+
+
+def _calls_id(calls) -> tuple:
+    # An order-free multiset identity of calls. Canonical JSON keeps 1, 1.0 and true apart.
+    if not calls:
+        return ()
+    return tuple(sorted(json.dumps([c.name, c.arguments], sort_keys=True, ensure_ascii=False, default=repr) for c in calls))
 
 
 def dedup_key(sample: Sample) -> tuple:
-    convo = tuple(
-        (m.role, normalise_text(m.content), tuple(sorted(repr(call_key(c)) for c in m.calls))) for m in sample.messages
-    )
+    convo = tuple((m.role, normalise_text(m.content), _calls_id(m.calls)) for m in sample.messages)
     return convo, tuple(sorted(set(sample.tool_names)))
 
 
 def label(sample: Sample) -> tuple:
-    return tuple(sorted(repr(call_key(c)) for c in sample.calls))
+    return _calls_id(sample.calls)
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,29 @@ class Duplicate:
 
 
 class Deduplicator:
-    """Remembers the first sample per key; :meth:`check` returns ``None`` for a new sample."""
+    """Remembers the first sample per key; :meth:`check` returns ``None`` for a new sample.
+
+    Turns of one dialogue share their history's :class:`Message` objects, so each message's part
+    of the key is computed once; labels are only compared when a duplicate turns up.
+    """
 
     def __init__(self) -> None:
-        self._seen: dict[tuple, tuple[str, str, tuple]] = {}
+        self._seen: dict[tuple, Sample] = {}
+        self._parts: dict[int, tuple] = {}  # id(message) -> (message, key part)
+
+    def _part(self, m) -> tuple:
+        hit = self._parts.get(id(m))
+        if hit is None or hit[0] is not m:
+            hit = self._parts[id(m)] = (m, (m.role, normalise_text(m.content), _calls_id(m.calls)))
+        return hit[1]
+
+    def key(self, sample: Sample) -> tuple:
+        return tuple(self._part(m) for m in sample.messages), tuple(sorted(set(sample.tool_names)))
 
     def check(self, sample: Sample) -> Duplicate | None:
-        key = dedup_key(sample)
+        key = self.key(sample)
         first = self._seen.get(key)
         if first is None:
-            self._seen[key] = (sample.source, sample.source_id, label(sample))
+            self._seen[key] = sample
             return None
-        return Duplicate(sample.source, sample.source_id, first[0], first[1], first[2] != label(sample))
+        return Duplicate(sample.source, sample.source_id, first.source, first.source_id, label(first) != label(sample))

@@ -14,7 +14,7 @@ a record that does carry calls is converted like an xLAM record rather than drop
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from . import xlam
 from .sample import Rejected, Sample
@@ -24,7 +24,3 @@ SOURCE = "hammer"
 
 def convert_record(rec: Any, index: int, required_policy: str = "inferred") -> Sample | Rejected:
     return xlam.convert_record(rec, index, SOURCE, required_policy)
-
-
-def iter_samples(records: Iterator[Any], required_policy: str = "inferred") -> Iterator[tuple[int, list]]:
-    return xlam.iter_samples(records, SOURCE, required_policy)

@@ -1,6 +1,9 @@
-"""Atomic output: every file is written to a temporary file in the output directory and renamed
-into place only after all of them are complete, so an interrupted run leaves no partial
-``train.parquet`` / ``test.parquet`` / ``report.json`` (temporary files are removed on failure).
+"""Arrow tables of the row schema and atomic output.
+
+:class:`TableBuilder` builds the parquet columns directly from samples (no per-row dicts). Every
+file is written to a temporary file in the output directory and renamed into place only after all
+of them are complete, so an interrupted run leaves no partial ``train.parquet`` / ``test.parquet``
+/ ``report.json`` (temporary files are removed on failure).
 
 >>> import tempfile, pyarrow.parquet as pq
 >>> d = tempfile.mkdtemp()
@@ -15,12 +18,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .rows import EXTRA_FIELDS
+from .rows import ABILITY, EXTRA_FIELDS, row_parts
 
 BATCH_ROWS = 4096  # rows converted to Arrow at a time, to bound memory on the 60k-record corpus
 
@@ -34,12 +37,65 @@ ROW_SCHEMA = pa.schema([
 ])
 
 
-def write_parquet(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
-    """Write rows with the fixed :data:`ROW_SCHEMA`, in batches."""
+def to_tables(rows: Sequence[Mapping[str, Any]]) -> list[pa.Table]:
+    """Rows -> Arrow tables of :data:`ROW_SCHEMA`, :data:`BATCH_ROWS` rows each."""
+    return [pa.Table.from_pylist(list(rows[i : i + BATCH_ROWS]), schema=ROW_SCHEMA) for i in range(0, len(rows), BATCH_ROWS)]
+
+
+class TableBuilder:
+    """Accumulates rows as Arrow columns (no per-row dicts), then makes a :data:`ROW_SCHEMA` table.
+
+    >>> from data_prep.sample import Message, Sample
+    >>> b = TableBuilder("answer", "train")
+    >>> b.add(Sample("xlam", "1", (Message("user", "hi"),), ({"name": "f", "parameters": {}},), (), "[]"), 0.5)
+    >>> t = b.table(); t.num_rows, t.column("prompt")[0][1]["content"].as_py()
+    (1, 'hi')
+    """
+
+    def __init__(self, output_format: str, split: str, toolrl_gt: str = "json") -> None:
+        self.output_format, self.split, self.toolrl_gt = output_format, split, toolrl_gt
+        self.sources: list[str] = []
+        self.roles: list[str] = []
+        self.contents: list[str] = []
+        self.offsets: list[int] = [0]
+        self.gts: list[str] = []
+        self.extra: list[list] = [[] for _ in EXTRA_FIELDS]
+        self.cache: dict = {}
+
+    def add(self, sample: Any, difficulty: float) -> None:
+        prompt, gt, values = row_parts(sample, self.output_format, self.split, len(self.sources), difficulty,
+                                       self.toolrl_gt, self.cache)
+        self.sources.append(sample.source)
+        for m in prompt:
+            self.roles.append(m["role"])
+            self.contents.append(m["content"])
+        self.offsets.append(len(self.roles))
+        self.gts.append(gt)
+        for column, v in zip(self.extra, values):
+            column.append(v)
+
+    def table(self) -> pa.Table:
+        n = len(self.sources)
+        messages = pa.StructArray.from_arrays([pa.array(self.roles, pa.string()), pa.array(self.contents, pa.string())],
+                                              fields=list(MESSAGE))
+        prompt = pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), messages, type=pa.list_(MESSAGE))
+        reward = pa.StructArray.from_arrays([pa.array(["rule"] * n, pa.string()), pa.array(self.gts, pa.string())],
+                                            fields=list(ROW_SCHEMA.field("reward_model").type))
+        extra_type = ROW_SCHEMA.field("extra_info").type
+        extra = pa.StructArray.from_arrays([pa.array(col, f.type) for col, f in zip(self.extra, extra_type)],
+                                           fields=list(extra_type))
+        return pa.Table.from_arrays(
+            [pa.array(self.sources, pa.string()), prompt, pa.array([ABILITY] * n, pa.string()), reward, extra],
+            schema=ROW_SCHEMA)
+
+
+def write_parquet(data: Sequence[Mapping[str, Any]] | Sequence[pa.Table], path: str | os.PathLike) -> None:
+    """Write rows (dicts) or ready Arrow tables with the fixed :data:`ROW_SCHEMA`."""
+    tables = data if data and isinstance(data[0], pa.Table) else to_tables(data)
     with pq.ParquetWriter(str(path), ROW_SCHEMA) as writer:
-        for start in range(0, len(rows), BATCH_ROWS):
-            writer.write_table(pa.Table.from_pylist(list(rows[start : start + BATCH_ROWS]), schema=ROW_SCHEMA))
-        if not rows:
+        for table in tables:
+            writer.write_table(table)
+        if not tables:
             writer.write_table(ROW_SCHEMA.empty_table())
 
 
@@ -49,10 +105,9 @@ def _temp_path(out_dir: Path, name: str) -> Path:
     return Path(tmp)
 
 
-def write_outputs(
-    out_dir: str | os.PathLike, parquet: Mapping[str, Sequence[Mapping[str, Any]]], report: Mapping[str, Any]
-) -> dict[str, str]:
-    """Write ``{file name: rows}`` parquet files and ``report.json`` atomically; returns final paths."""
+def write_outputs(out_dir: str | os.PathLike, parquet: Mapping[str, Sequence], report: Mapping[str, Any]) -> dict[str, str]:
+    """Write ``{file name: rows or Arrow tables}`` parquet files and ``report.json`` atomically;
+    returns the final paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     temps: dict[str, Path] = {}
@@ -72,6 +127,3 @@ def write_outputs(
             if tmp.exists():
                 tmp.unlink()
 
-
-def existing_outputs(out_dir: str | os.PathLike, names: Iterable[str]) -> list[str]:
-    return [n for n in names if (Path(out_dir) / n).exists()]

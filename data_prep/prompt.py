@@ -33,5 +33,7 @@ def tools_json(tools: Sequence[dict]) -> str:
     return "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
 
 
-def system_prompt(tools: Sequence[dict], output_format: str) -> str:
-    return SYSTEM_TEMPLATE.format(tools=tools_json(tools), instruction=get_format(output_format).instruction)
+def system_prompt(tools: Sequence[dict], output_format: str, tool_strs: Sequence[str] | None = None) -> str:
+    """``tool_strs``: the tools already serialised with ``json.dumps(..., ensure_ascii=False)``."""
+    listed = "\n".join(tool_strs) if tool_strs is not None else tools_json(tools)
+    return SYSTEM_TEMPLATE.format(tools=listed, instruction=get_format(output_format).instruction)

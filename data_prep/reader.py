@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import IO, Any, Iterator
 
 CHUNK_CHARS = 1 << 20  # 1 MiB of text per read; records are a few KB
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
 
 
 class CorpusFormatError(ValueError):
@@ -75,11 +77,48 @@ def iter_json_array(source: str | os.PathLike | IO[str], chunk_chars: int = CHUN
                 if not eof and fill():
                     continue
                 raise CorpusFormatError(f"invalid JSON in record: {exc.msg}") from None
-            if end == len(buf) and not eof:
-                # A number at the very end of the buffer may continue in the next chunk.
+            if not eof and isinstance(item, (int, float)) and all(c in _NUMBER_CHARS for c in buf[end:]):
+                # A bare number that reaches the end of the buffer ("6" of "6.25e3") may continue
+                # in the next chunk; objects and strings end unambiguously.
                 if fill():
                     continue
             break
         pos = end
         first = False
         yield item
+
+
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def json_list_items(text: str, start: int = 0) -> tuple[list[tuple[str, Any]], int]:
+    """``([(raw item text, value), ...], end)`` for the JSON list starting at ``text[start]``.
+
+    Keeping each item's raw text lets callers memoise work per item (tools repeat across records).
+    Raises ``ValueError`` (``json.JSONDecodeError`` included) when there is no well-formed list.
+
+    >>> json_list_items('x [ {"a": 1}, 2 ] y', 2)
+    ([('{"a": 1}', {'a': 1}), ('2', 2)], 17)
+    """
+    pos = _WS.match(text, start).end()
+    if text[pos : pos + 1] != "[":
+        raise ValueError("not a JSON list")
+    pos = _WS.match(text, pos + 1).end()
+    items: list[tuple[str, Any]] = []
+    if text[pos : pos + 1] == "]":
+        return items, pos + 1
+    while True:
+        value, end = _DECODER.raw_decode(text, pos)
+        items.append((text[pos:end], value))
+        if text.startswith(", ", end) and not text[end + 2 : end + 3].isspace():  # json.dumps' separator
+            pos = end + 2
+            continue
+        pos = _WS.match(text, end).end()
+        ch = text[pos : pos + 1]
+        if ch == ",":
+            pos = _WS.match(text, pos + 1).end()
+        elif ch == "]":
+            return items, pos + 1
+        else:
+            raise ValueError("expected ',' or ']' in a JSON list")

@@ -70,6 +70,7 @@ class Report:
     conflicts: list[dict] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     def source(self, name: str) -> SourceStats:
         if name not in self.sources:
@@ -108,6 +109,7 @@ class Report:
             "conflict_examples": self.conflicts,
             "config": self.config,
             "outputs": self.outputs,
+            "timings": self.timings,
         }
 
     def table(self) -> str:

@@ -57,6 +57,30 @@ def ground_truth(sample: Sample) -> dict[str, Any]:
     }
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+_TOOLS_MARK = "\x00tools\x00"  # a placeholder value, swapped for the pre-serialised tools
+_TOOLS_SLOT = '"tools": "\\u0000tools\\u0000"'
+
+
+def ground_truth_json(sample: Sample, tool_strs: list[str] | None = None) -> str:
+    """``json.dumps(ground_truth(sample))``, reusing already-serialised tools (they dominate the size)."""
+    if tool_strs is None:
+        tool_strs = [_dumps(t) for t in sample.tools]
+    calls = list(sample.calls)
+    text = _dumps({
+        "calls": [c.to_dict() for c in calls],
+        "tools": _TOOLS_MARK,
+        "possible_answers": derive_possible_answers(calls, sample.tools),
+        "answer": sample.answer,
+    })
+    if text.count(_TOOLS_SLOT) != 1:  # the data itself holds the placeholder: serialise plainly
+        return _dumps(ground_truth(sample))
+    return text.replace(_TOOLS_SLOT, '"tools": [' + ", ".join(tool_strs) + "]", 1)
+
+
 def render_message(msg: Message, output_format: str) -> dict[str, str]:
     if msg.role == "assistant":
         fmt = get_format(output_format)
@@ -66,10 +90,39 @@ def render_message(msg: Message, output_format: str) -> dict[str, str]:
     return {"role": msg.role, "content": msg.content}
 
 
-def build_prompt(sample: Sample, output_format: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system_prompt(sample.tools, output_format)}] + [
+def build_prompt(sample: Sample, output_format: str, tool_strs: list[str] | None = None) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt(sample.tools, output_format, tool_strs)}] + [
         render_message(m, output_format) for m in sample.messages
     ]
+
+
+def _tool_strs(sample: Sample, cache: dict | None) -> list[str]:
+    """Each tool's JSON text; ``cache`` (any dict, reused across calls) keeps them, since tool dicts
+    are shared between the turns of a dialogue and between records offering the same tool."""
+    if cache is None:
+        return [_dumps(t) for t in sample.tools]
+    out = []
+    for t in sample.tools:
+        hit = cache.get(id(t))
+        if hit is None or hit[0] is not t:  # identity check: ids of dead objects can be reused
+            hit = cache[id(t)] = (t, _dumps(t))
+        out.append(hit[1])
+    return out
+
+
+def row_parts(
+    sample: Sample, output_format: str, split: str, index: int, difficulty: float, toolrl_gt: str, cache: dict | None
+) -> tuple[list[dict[str, str]], str, tuple]:
+    """``(prompt messages, ground-truth text, extra_info values in EXTRA_FIELDS order)``."""
+    extra = dict(sample.extra) if sample.extra else {}
+    tool_strs = _tool_strs(sample, cache)
+    gt_text = ground_truth_json(sample, tool_strs)
+    toolrl_output = str(extra.get("toolrl_output", ""))
+    if toolrl_gt == "raw" and toolrl_output:
+        gt_text = toolrl_output
+    values = (split, index, sample.source, sample.source_id, sample.group_id, sample.n_calls, len(sample.tools),
+              len(sample.messages), float(difficulty), output_format, toolrl_output)
+    return build_prompt(sample, output_format, tool_strs), gt_text, values
 
 
 def build_row(
@@ -79,27 +132,14 @@ def build_row(
     index: int = 0,
     difficulty: float = 0.0,
     toolrl_gt: str = "json",
+    cache: dict | None = None,
 ) -> dict[str, Any]:
-    extra = dict(sample.extra)
-    gt_text = json.dumps(ground_truth(sample), ensure_ascii=False)
-    if toolrl_gt == "raw" and extra.get("toolrl_output"):
-        gt_text = extra["toolrl_output"]
+    """One row as a dict (the pipeline builds Arrow columns directly: :class:`data_prep.output.TableBuilder`)."""
+    prompt, gt_text, values = row_parts(sample, output_format, split, index, difficulty, toolrl_gt, cache)
     return {
         "data_source": sample.source,
-        "prompt": build_prompt(sample, output_format),
+        "prompt": prompt,
         "ability": ABILITY,
         "reward_model": {"style": "rule", "ground_truth": gt_text},
-        "extra_info": {
-            "split": split,
-            "index": index,
-            "source": sample.source,
-            "source_id": sample.source_id,
-            "group_id": sample.group_id,
-            "n_calls": sample.n_calls,
-            "n_tools": len(sample.tools),
-            "n_turns": len(sample.messages),
-            "difficulty": float(difficulty),
-            "output_format": output_format,
-            "toolrl_output": str(extra.get("toolrl_output", "")),
-        },
+        "extra_info": {k: v for (k, _, _), v in zip(EXTRA_FIELDS, values)},
     }

@@ -18,9 +18,6 @@ from typing import Any
 
 from toolzero_verl.calls import ToolCall
 
-ROLES = ("user", "assistant", "tool")
-
-
 @dataclass(frozen=True)
 class Message:
     """One prior turn. An assistant turn carries its ``calls`` (rendered in the chosen output format

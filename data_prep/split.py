@@ -2,7 +2,8 @@
 
 The split is by group (all turns of one ToolACE dialogue share a group), stratified per source, so
 no dialogue - and, after deduplication, no duplicate prompt - has samples on both sides.
-``--test-size`` below 1 is a fraction, 1 or more a row count spread over sources in proportion.
+``--test-size`` below 1 is a fraction, 1 or more a row count; it is spread over sources in
+proportion (largest remainder) and filled with whole groups without exceeding each share.
 
 ``--order difficulty`` sorts training rows by :func:`difficulty` (easy first; ties in seeded random
 order) for a static curriculum with ``data.shuffle=False``; ``random`` shuffles them with the seed.
@@ -35,28 +36,42 @@ def sample_difficulty(s: Sample) -> float:
     return difficulty(s.n_calls, sum(len(c.arguments) for c in s.calls), len(s.tools), len(s.messages))
 
 
+def _allocate(total: int, sizes: dict[str, int]) -> dict[str, int]:
+    """Split ``total`` test rows over sources in proportion to their sizes (largest remainder)."""
+    n = sum(sizes.values())
+    if not n:
+        return {k: 0 for k in sizes}
+    exact = {k: total * v / n for k, v in sizes.items()}
+    out = {k: int(x) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: (out[k] - exact[k], k))[: total - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
 def split(samples: Sequence[Sample], test_size: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """``(train, test)``, each in input order."""
+    """``(train, test)``, each in input order.
+
+    Whole groups go to test, in seeded random order, while they fit in the source's share, so the
+    test split never exceeds the requested size (it can fall short by less than one dialogue).
+    """
     if test_size < 0:
         raise ValueError("--test-size must be >= 0")
     total = len(samples)
-    frac = test_size if test_size < 1 else (min(test_size, total) / total if total else 0.0)
+    wanted = round(test_size * total) if test_size < 1 else min(int(test_size), total)
     by_source: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for i, s in enumerate(samples):
         by_source[s.source].setdefault(s.group_id, []).append(i)
+    targets = _allocate(wanted, {k: sum(len(v) for v in g.values()) for k, g in by_source.items()})
     test_idx: set[int] = set()
     for source in sorted(by_source):
         groups = by_source[source]
-        n = sum(len(v) for v in groups.values())
-        target = round(frac * n)
         order = list(groups)
         random.Random(f"{seed}:split:{source}").shuffle(order)
         taken = 0
         for g in order:
-            if taken >= target:
-                break
-            test_idx.update(groups[g])
-            taken += len(groups[g])
+            if taken + len(groups[g]) <= targets[source]:
+                test_idx.update(groups[g])
+                taken += len(groups[g])
     train = [s for i, s in enumerate(samples) if i not in test_idx]
     test = [s for i, s in enumerate(samples) if i in test_idx]
     return train, test

@@ -22,14 +22,14 @@ whose reference answer is the text.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from toolzero_verl.pycalls import CallSyntaxError, parse_python_calls
 
 from . import reasons as R
 from .sample import Message, Rejected, Sample
-from .types import schema_tool
+from .reader import json_list_items
+from .types import tools_from_items
 
 SOURCE = "toolace"
 TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed template (corpora_formats.md §1.2)
@@ -38,24 +38,26 @@ ROLE_MAP = {"user": "user", "assistant": "assistant", "tool": "tool",
             "human": "user", "gpt": "assistant", "observation": "tool", "function_call": "assistant"}
 
 
-def extract_tools(system: str) -> list[dict]:
-    """The raw tool list embedded in a ToolACE system prompt (bracket-matched by the JSON decoder).
-
-    Raises ``ValueError`` when no JSON list of tools can be found.
-    """
+def extract_tool_items(system: str) -> list[tuple[str, Any]]:
+    """``(raw JSON text, value)`` of each tool embedded in a ToolACE system prompt: the first JSON
+    list of named objects after the marker (bracket-matched by the JSON decoder, so the trailing
+    ``". "`` and any ``]`` inside descriptions are no problem). Raises ``ValueError``."""
     start = system.find(TOOLS_MARKER)
-    search_from = start + len(TOOLS_MARKER) if start >= 0 else 0
-    decoder = json.JSONDecoder()
-    pos = system.find("[", search_from)
+    pos = system.find("[", start + len(TOOLS_MARKER) if start >= 0 else 0)
     while pos >= 0:
         try:
-            value, _ = decoder.raw_decode(system, pos)
-        except json.JSONDecodeError:
-            value = None
-        if isinstance(value, list) and all(isinstance(t, Mapping) and "name" in t for t in value):
-            return value
+            items, _ = json_list_items(system, pos)
+        except ValueError:
+            items = None
+        if items and all(isinstance(v, dict) and "name" in v for _, v in items):
+            return items
         pos = system.find("[", pos + 1)
     raise ValueError("no JSON tool list in the system prompt")
+
+
+def extract_tools(system: str) -> list[dict]:
+    """The raw tool list embedded in a ToolACE system prompt. Raises ``ValueError``."""
+    return [v for _, v in extract_tool_items(system)]
 
 
 def looks_like_calls(text: str) -> bool:
@@ -70,24 +72,24 @@ def convert_record(rec: Any, index: int) -> tuple[int, list[Sample | Rejected]]:
     A record that cannot be read at all yields a single :class:`Rejected`.
     """
     sid = str(index)
-    if not isinstance(rec, Mapping) or not isinstance(rec.get("conversations"), list):
+    if not isinstance(rec, dict) or not isinstance(rec.get("conversations"), list):
         return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, "needs 'system' and a 'conversations' list")]
     system = rec.get("system")
     if not isinstance(system, str):
         return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, "'system' is not a string")]
     try:
-        raw_tools = extract_tools(system)
+        items = extract_tool_items(system)
     except ValueError as exc:
         return 1, [Rejected(SOURCE, sid, R.TOOLS_UNPARSEABLE, str(exc))]
     try:
-        tools = _dedupe([schema_tool(t) for t in raw_tools])
+        tools = _dedupe(tools_from_items(items, "schema"))
     except (ValueError, TypeError) as exc:
         return 1, [Rejected(SOURCE, sid, R.TOOLS_UNPARSEABLE, str(exc))]
     names = [t["name"] for t in tools]
     turns = []
     for turn in rec["conversations"]:
-        role = ROLE_MAP.get(turn.get("from")) if isinstance(turn, Mapping) else None
-        value = turn.get("value") if isinstance(turn, Mapping) else None
+        role = ROLE_MAP.get(turn.get("from")) if isinstance(turn, dict) else None
+        value = turn.get("value") if isinstance(turn, dict) else None
         if role is None or not isinstance(value, str):
             return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, f"bad turn {turn!r:.80}")]
         turns.append((role, value))
@@ -123,8 +125,3 @@ def _dedupe(tools: list[dict]) -> list[dict]:
             seen.add(t["name"])
             out.append(t)
     return out
-
-
-def iter_samples(records: Iterator[Any]) -> Iterator[tuple[int, list]]:
-    for i, rec in enumerate(records):
-        yield convert_record(rec, i)

@@ -6,8 +6,9 @@ Description: … Parameters: <flat JSON map>``), the dialogue from ``input`` (``
 ``<tool_call>``/``<response>`` blocks, ``<obs>`` tool results), and the target from ``output``
 (``<tool_call>`` JSON lines with ``parameters`` and/or ``<response>``). ToolRL dropped the
 ``required`` lists, so nothing is required (``required_policy="none"``). The raw ``output`` is kept
-in ``extra_info.toolrl_output`` (and is the ground truth itself with ``--toolrl-gt raw``), so
-``reward=toolrl`` can train on ToolRL's data exactly as released.
+in ``extra_info.toolrl_output`` (and is the ground truth itself with ``--toolrl-gt raw``, which
+also skips the gold-vs-schema checks for these rows), so ``reward=toolrl`` can train on ToolRL's
+data exactly as released.
 
 >>> rec = {"instruction": "**Available Tools**\\nIn your response, you can use the following tools:\\n"
 ...        '1. Name: GetNews\\nDescription: News\\nParameters: {"page": {"description": "", "type": "int", "default": ""}}\\n'
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from toolzero_verl.calls import ToolCall
 
@@ -58,7 +59,8 @@ def extract_tools(instruction: str) -> list[dict]:
         value, _ = decoder.raw_decode(params.strip())
         if not isinstance(value, dict):
             raise ValueError(f"tool {k + 1} parameters are not an object")
-        tools.append({"name": name.strip(), "description": desc.strip(), "parameters": value})
+        # names are kept verbatim: a gold call may carry the tool name's trailing space
+        tools.append({"name": name, "description": desc.strip(), "parameters": value})
     return tools
 
 
@@ -103,7 +105,7 @@ def parse_output(output: str) -> tuple[tuple[ToolCall, ...], str | None]:
 
 def convert_record(rec: Any, index: int) -> Sample | Rejected:
     sid = str(index)
-    if not isinstance(rec, Mapping) or not all(isinstance(rec.get(k), str) for k in ("instruction", "input", "output")):
+    if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str) for k in ("instruction", "input", "output")):
         return Rejected(SOURCE, sid, R.MALFORMED_RECORD, "needs string instruction/input/output")
     try:
         tools = [flat_tool(t, "none") for t in extract_tools(rec["instruction"])]
@@ -124,8 +126,3 @@ def convert_record(rec: Any, index: int) -> Sample | Rejected:
             unique.append(t)
     return Sample(SOURCE, sid, tuple(messages), tuple(unique), calls, response,
                   extra=(("toolrl_output", rec["output"]),))
-
-
-def iter_samples(records: Iterator[Any]) -> Iterator[tuple[int, list]]:
-    for i, rec in enumerate(records):
-        yield 1, [convert_record(rec, i)]

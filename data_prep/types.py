@@ -16,9 +16,11 @@ TypeInfo(type='tuple', items='float', optional=False, nullable=False)
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 # BFCL's checker types (reference/bfcl_checker.md §1.4): string, integer, float, boolean, array, tuple,
@@ -110,6 +112,8 @@ def _parse(text: str) -> TypeInfo:
 
 def normalise_type(raw: Any) -> TypeInfo:
     """Normalise a type as found in a corpus: a string (`int, optional`, `List[int]`) or a list (`["string", "null"]`)."""
+    if isinstance(raw, str):
+        return _normalise_type_str(raw)  # a few hundred distinct strings: cached
     if isinstance(raw, (list, tuple)):
         names = [str(r).strip().lower() for r in raw]
         nullable = "null" in names or "none" in names
@@ -118,7 +122,12 @@ def normalise_type(raw: Any) -> TypeInfo:
             kinds = {"float"}
         kind = kinds.pop() if len(kinds) == 1 else "any"
         return TypeInfo(kind, None, False, nullable)
-    if not isinstance(raw, str) or not raw.strip():
+    return TypeInfo("any")
+
+
+@lru_cache(maxsize=4096)
+def _normalise_type_str(raw: str) -> TypeInfo:
+    if not raw.strip():
         return TypeInfo("any")
     text = raw.strip()
     optional = False
@@ -161,7 +170,8 @@ def coerce_value(value: Any, schema_type: str, items: str | None = None) -> tupl
     """Lossless conversion of ``value`` to ``schema_type``; ``(value, True)`` when it now matches.
 
     Only conversions that cannot change meaning: number <-> numeric string, integral float -> int,
-    `"true"`/`"false"` -> bool, int -> float inside float arrays (BFCL checks array items strictly).
+    `"true"`/`"false"` -> bool, int -> float inside float arrays (BFCL checks array items strictly),
+    JSON text -> list/dict for array/tuple/dict parameters.
     """
     if schema_type == "string":
         if isinstance(value, bool):
@@ -196,6 +206,15 @@ def coerce_value(value: Any, schema_type: str, items: str | None = None) -> tupl
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true", True
         return value, False
+    if schema_type in ("array", "tuple", "dict") and isinstance(value, str) and value[:1] in "[{":
+        # ToolRL stringified ToolACE's structured values as JSON text ('{"start_date": ...}').
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value, False
+        if not isinstance(decoded, dict if schema_type == "dict" else list):
+            return value, False
+        value = decoded
     if schema_type in ("array", "tuple"):
         if isinstance(value, tuple):
             value = list(value)
@@ -261,7 +280,7 @@ def _property(raw: Mapping[str, Any], info: TypeInfo) -> tuple[dict, bool]:
         prop["description"] = desc
     items = info.items
     raw_items = raw.get("items")
-    if items is None and isinstance(raw_items, Mapping) and "type" in raw_items:
+    if items is None and isinstance(raw_items, dict) and "type" in raw_items:
         items = normalise_type(raw_items["type"]).type
         items = None if items == "any" else items
     if info.type in ("array", "tuple") and items:
@@ -289,12 +308,12 @@ def flat_tool(raw: Mapping[str, Any], required_policy: str = "inferred") -> dict
     """
     props, required = {}, []
     params = raw.get("parameters") or {}
-    if not isinstance(params, Mapping):
+    if not isinstance(params, dict):
         raise ValueError("parameters must be an object")
-    if params.get("type") in ("object", "dict") and isinstance(params.get("properties"), Mapping):
+    if params.get("type") in ("object", "dict") and isinstance(params.get("properties"), dict):
         return schema_tool(raw)  # already JSON-Schema-like
     for pname, praw in params.items():
-        if not isinstance(praw, Mapping):
+        if not isinstance(praw, dict):
             raise ValueError(f"parameter {pname!r} must be an object")
         info = normalise_type(praw.get("type"))
         prop, has_default = _property(praw, info)
@@ -309,14 +328,14 @@ def flat_tool(raw: Mapping[str, Any], required_policy: str = "inferred") -> dict
 def schema_tool(raw: Mapping[str, Any]) -> dict:
     """A ToolACE/BFCL-style tool (``parameters: {"type": "dict", "properties", "required"}``) normalised."""
     params = raw.get("parameters") or {}
-    if not isinstance(params, Mapping):
+    if not isinstance(params, dict):
         raise ValueError("parameters must be an object")
     props_raw = params.get("properties") or {}
-    if not isinstance(props_raw, Mapping):
+    if not isinstance(props_raw, dict):
         raise ValueError("properties must be an object")
     props = {}
     for pname, praw in props_raw.items():
-        if not isinstance(praw, Mapping):
+        if not isinstance(praw, dict):
             raise ValueError(f"property {pname!r} must be an object")
         props[str(pname)], _ = _property(praw, normalise_type(praw.get("type")))
     req = params.get("required") or []
@@ -336,3 +355,28 @@ def _tool(raw: Mapping[str, Any], props: dict, required: list[str]) -> dict:
         "description": desc if isinstance(desc, str) else "",
         "parameters": {"type": "object", "properties": props, "required": required},
     }
+
+
+# --- memoised normalisation ---------------------------------------------------------------------
+
+TOOL_CACHE_SIZE = 1 << 16  # distinct raw tools kept; xLAM has ~3.7k APIs, ToolACE ~26.5k
+_TOOL_CACHE: dict[tuple[str, str, str], dict] = {}
+
+
+def tools_from_items(items: list[tuple[str, Any]], kind: str, required_policy: str = "inferred") -> list[dict]:
+    """Normalise ``(raw JSON text, value)`` tool items (:func:`data_prep.reader.json_list_items`),
+    memoised by the raw text. ``kind`` is ``flat`` (xLAM) or ``schema`` (ToolACE). The returned
+    dicts may be shared between samples and must not be mutated. Raises ``ValueError``."""
+    out = []
+    for text, value in items:
+        key = (kind, required_policy, text)
+        tool = _TOOL_CACHE.get(key)
+        if tool is None:
+            if not isinstance(value, dict):
+                raise ValueError("each tool must be an object")
+            tool = flat_tool(value, required_policy) if kind == "flat" else schema_tool(value)
+            if len(_TOOL_CACHE) >= TOOL_CACHE_SIZE:
+                _TOOL_CACHE.clear()
+            _TOOL_CACHE[key] = tool
+        out.append(tool)
+    return out

@@ -21,7 +21,7 @@ an integer, ``10001`` for a string, ints inside a float array; see :func:`data_p
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,47 +45,83 @@ def _reject(sample: Sample, reason: str, detail: str) -> Checked:
     return Checked(rejected=Rejected(sample.source, sample.source_id, reason, detail))
 
 
-def validate(sample: Sample, coerce: bool = True) -> Checked:
+def _finite(value: Any) -> bool:
+    """No NaN/infinity anywhere (JSON has no literal for them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
+# Value types that pass a scalar schema type as they are (BFCL: int is fine for a scalar float).
+_EXACT = {"string": frozenset({str}), "integer": frozenset({int}), "float": frozenset({float, int}),
+          "boolean": frozenset({bool})}  # containers take the general path (items, NaN inside)
+_SPECS: dict[int, tuple] = {}  # id(tool) -> (tool, per-parameter checks, required); tools are shared
+SPEC_CACHE_SIZE = 1 << 16
+
+
+def _specs(tool: dict) -> tuple[dict, tuple]:
+    """Per-parameter ``(type, item type, nullable, enum, exact value types)`` of a tool, memoised."""
+    hit = _SPECS.get(id(tool))
+    if hit is not None and hit[0] is tool:
+        return hit[1], hit[2]
+    params = tool["parameters"]
+    specs = {}
+    for name, prop in (params.get("properties") or {}).items():
+        ptype = prop.get("type", "any")
+        items = (prop.get("items") or {}).get("type")
+        specs[name] = (ptype, items, bool(prop.get("nullable")), prop.get("enum") or None, _EXACT.get(ptype, frozenset()))
+    if len(_SPECS) >= SPEC_CACHE_SIZE:
+        _SPECS.clear()
+    _SPECS[id(tool)] = (tool, specs, tuple(params.get("required") or ()))
+    return specs, _SPECS[id(tool)][2]
+
+
+def validate(sample: Sample, coerce: bool = True, check_calls: bool = True) -> Checked:
+    """Check a sample; ``check_calls=False`` keeps only the structural checks (tools, query, answer),
+    for ToolRL rows whose ground truth is ToolRL's own reference text (``--toolrl-gt raw``)."""
     if not sample.tools:
         return _reject(sample, R.EMPTY_TOOLS, "no tools offered")
     if not sample.query.strip():
         return _reject(sample, R.EMPTY_QUERY, "no user turn before the target")
     if not sample.calls and not (sample.answer or "").strip():
         return _reject(sample, R.EMPTY_ANSWER, "a no-call target without reference text")
-    by_name = {t["name"]: t for t in sample.tools}
+    if not check_calls:
+        return Checked(sample=sample)
+    by_name = {t["name"]: t for t in sample.tools} if sample.calls else {}
     new_calls: list[ToolCall] = []
     coerced = 0
     for call in sample.calls:
         tool = by_name.get(call.name)
         if tool is None:
             return _reject(sample, R.UNKNOWN_FUNCTION, f"{call.name!r} is not among the tools")
-        params = tool["parameters"]
-        props = params.get("properties", {})
+        specs, required = _specs(tool)
         args: dict[str, Any] = {}
         for key, value in call.arguments.items():
-            prop = props.get(key)
-            if prop is None:
+            spec = specs.get(key)
+            if spec is None:
                 return _reject(sample, R.UNEXPECTED_ARGUMENT, f"{call.name}: {key!r} is not a parameter")
-            ptype = prop.get("type", "any")
-            items = (prop.get("items") or {}).get("type")
-            nullable = bool(prop.get("nullable"))
-            if not matches_type(value, ptype, items, nullable) and coerce:
-                new, ok = coerce_value(value, ptype, items)
-                if ok and matches_type(new, ptype, items, nullable):
+            ptype, items, nullable, enum, fast = spec
+            vtype = type(value)
+            if vtype not in fast:  # the common exact-type case skips the general check
+                if not matches_type(value, ptype, items, nullable):
+                    new, ok = coerce_value(value, ptype, items) if coerce else (value, False)
+                    if not (ok and matches_type(new, ptype, items, nullable)):
+                        return _reject(sample, R.TYPE_MISMATCH, f"{call.name}: {key}={value!r:.60} is not {ptype}")
                     value, coerced = new, coerced + 1
-            if not matches_type(value, ptype, items, nullable):
-                return _reject(sample, R.TYPE_MISMATCH, f"{call.name}: {key}={value!r:.60} is not {ptype}")
-            enum = prop.get("enum")
+                if not _finite(value):
+                    return _reject(sample, R.UNSERIALISABLE, f"{call.name}: {key} holds NaN or infinity")
+            elif vtype is float and not math.isfinite(value):
+                return _reject(sample, R.UNSERIALISABLE, f"{call.name}: {key} holds NaN or infinity")
             if enum and value not in enum:
                 return _reject(sample, R.VALUE_NOT_IN_ENUM, f"{call.name}: {key}={value!r:.60} not in enum")
             args[key] = value
-        missing = [r for r in params.get("required", ()) if r not in args]
-        if missing:
-            return _reject(sample, R.MISSING_REQUIRED, f"{call.name}: missing {missing[0]!r}")
+        for r in required:
+            if r not in args:
+                return _reject(sample, R.MISSING_REQUIRED, f"{call.name}: missing {r!r}")
         new_calls.append(ToolCall(call.name, args))
-    try:
-        json.dumps([c.arguments for c in new_calls], allow_nan=False)
-    except ValueError as exc:
-        return _reject(sample, R.UNSERIALISABLE, str(exc))
     out = replace(sample, calls=tuple(new_calls)) if coerced else sample
     return Checked(sample=out, coerced=coerced)

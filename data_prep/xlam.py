@@ -16,13 +16,14 @@ and a gold call to such a name is rejected as ``duplicate_tool_name`` (its schem
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from toolzero_verl.calls import ToolCall
 
 from . import reasons as R
 from .sample import Message, Rejected, Sample
-from .types import flat_tool
+from .reader import json_list_items
+from .types import flat_tool, tools_from_items
 
 # What a no-call xLAM-schema record (Hammer's irrelevance rows) expects the model to answer:
 # the BFCL / Hammer convention of an empty call list.
@@ -37,16 +38,27 @@ def _json_field(rec: Mapping[str, Any], key: str) -> Any:
 
 
 def normalise_tools(raw_tools: Any, required_policy: str = "inferred") -> tuple[list[dict], set[str]]:
-    """Normalise a list of flat tools; returns (tools, names whose duplicates differ)."""
-    if not isinstance(raw_tools, list):
+    """Normalise the tools (a JSON string or a list) of one record; returns (tools, names whose
+    duplicates differ). Raises ``ValueError``."""
+    if raw_tools is None:
+        raw_tools = []
+    if isinstance(raw_tools, str):
+        items, end = json_list_items(raw_tools)
+        if raw_tools[end:].strip():
+            raise ValueError("text after the tool list")
+        normalised = tools_from_items(items, "flat", required_policy)
+    elif isinstance(raw_tools, list):
+        normalised = []
+        for raw in raw_tools:
+            if not isinstance(raw, dict):
+                raise ValueError("each tool must be an object")
+            normalised.append(flat_tool(raw, required_policy))
+    else:
         raise ValueError("tools must be a list")
     tools: list[dict] = []
     seen: dict[str, dict] = {}
     ambiguous: set[str] = set()
-    for raw in raw_tools:
-        if not isinstance(raw, Mapping):
-            raise ValueError("each tool must be an object")
-        tool = flat_tool(raw, required_policy)
+    for tool in normalised:
         prior = seen.get(tool["name"])
         if prior is not None:
             if prior != tool:
@@ -60,14 +72,22 @@ def normalise_tools(raw_tools: Any, required_policy: str = "inferred") -> tuple[
 def parse_calls(raw_answers: Any) -> list[ToolCall]:
     if not isinstance(raw_answers, list):
         raise ValueError("answers must be a list")
-    return [ToolCall.from_dict(a) for a in raw_answers]
+    calls = []
+    for a in raw_answers:
+        args = a.get("arguments") if isinstance(a, dict) else None
+        name = a.get("name") if isinstance(a, dict) else None
+        if type(args) is dict and type(name) is str and name:
+            calls.append(ToolCall(name, args))  # the common case, without from_dict's generic checks
+        else:
+            calls.append(ToolCall.from_dict(a))
+    return calls
 
 
 def convert_record(
     rec: Any, index: int, source: str = "xlam", required_policy: str = "inferred"
 ) -> Sample | Rejected:
     """One xLAM-schema record -> a :class:`Sample` or a :class:`Rejected` with a reason code."""
-    if not isinstance(rec, Mapping):
+    if not isinstance(rec, dict):
         return Rejected(source, str(index), R.MALFORMED_RECORD, "record is not an object")
     rid = rec.get("id", index)
     sid = str(rid)
@@ -75,8 +95,7 @@ def convert_record(
     if not isinstance(query, str):
         return Rejected(source, sid, R.MALFORMED_RECORD, "query is not a string")
     try:
-        raw_tools = _json_field(rec, "tools")
-        tools, ambiguous = normalise_tools(raw_tools if raw_tools is not None else [], required_policy)
+        tools, ambiguous = normalise_tools(rec.get("tools"), required_policy)
     except (ValueError, TypeError) as exc:
         return Rejected(source, sid, R.MALFORMED_RECORD, f"tools: {exc}")
     try:
@@ -94,9 +113,3 @@ def convert_record(
         calls=tuple(calls),
         answer=None if calls else NO_CALL_ANSWER,
     )
-
-
-def iter_samples(records: Iterator[Any], source: str = "xlam", required_policy: str = "inferred") -> Iterator[tuple[int, list]]:
-    """Yield ``(1, [Sample | Rejected])`` per record (one candidate sample per record)."""
-    for i, rec in enumerate(records):
-        yield 1, [convert_record(rec, i, source, required_policy)]

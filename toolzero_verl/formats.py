@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from .calls import ToolCall
 from .pycalls import MAX_DEPTH, CallSyntaxError, parse_python_calls, render_python_calls
@@ -40,9 +40,8 @@ class ParseLimits:
 DEFAULT_LIMITS = ParseLimits()
 
 
-@dataclass(frozen=True)
-class ParsedResponse:
-    """What a response says, format-independently.
+class ParsedResponse(NamedTuple):
+    """What a response says, format-independently (a NamedTuple: built once per scored response).
 
     ``calls`` is empty for a no-call turn and for a parse failure (which counts as no call);
     ``text`` is the answer text Y the generic reward compares (None when there is no answer);
@@ -246,13 +245,34 @@ TOOLRL_SHAPES = {
 }
 
 
+_SHAPE_SETS = {name: frozenset((name,)) for name in TOOLRL_SHAPES}
+_NO_SHAPE: frozenset[str] = frozenset()
+
+
 def toolrl_shapes(text: str) -> frozenset[str]:
-    """Which ToolRL layouts ``text`` (already stripped) matches, each tag counted once as ToolRL does."""
-    # Tag counts first (same verdict as ToolRL's `regex and counts`), so the regex stays linear.
-    return frozenset(
-        name for name, (pattern, once) in TOOLRL_SHAPES.items()
-        if all(text.count(t) == 1 for t in once) and pattern.search(text)
-    )
+    """Which ToolRL layouts ``text`` (already stripped) matches, each tag counted once as ToolRL does.
+
+    The layouts exclude one another (each ends with its own closing tag, and "response" needs
+    ``</think>\n<response>`` where "call_response" needs ``</tool_call>\n<response>`` with a single
+    ``<response>``), so at most one regex runs; tag counts are checked first (same verdict as
+    ToolRL's ``regex and counts``), which keeps that regex linear on hostile text.
+    """
+    if not text.startswith("<think>"):
+        return _NO_SHAPE
+    tail = text[:-1] if text.endswith("\n") else text  # ToolRL's `$` also matches before a final newline
+    if tail.endswith("</tool_call>"):
+        candidates: tuple[str, ...] = ("call",)
+    elif tail.endswith("</response>"):
+        candidates = ("response", "call_response")
+    elif tail.endswith("</think>"):
+        candidates = ("think",)
+    else:
+        return _NO_SHAPE
+    for name in candidates:
+        pattern, once = TOOLRL_SHAPES[name]
+        if all(text.count(tag) == 1 for tag in once) and pattern.search(text):
+            return _SHAPE_SETS[name]
+    return _NO_SHAPE
 
 
 def toolrl_expected_shape(has_calls: bool, has_response: bool) -> str:
@@ -262,14 +282,17 @@ def toolrl_expected_shape(has_calls: bool, has_response: bool) -> str:
     )
 
 
+_json_decode = json.JSONDecoder().decode  # json.loads minus its argument checks: this is the hot path
+
+
 def _toolrl_call(line: str) -> ToolCall:
-    obj = json.loads(line)
+    obj = _json_decode(line)
     name = obj["name"]  # TypeError / KeyError on non-objects: a failed block, as in ToolRL
-    try:
-        hash(name)
-    except TypeError:
-        raise ValueError("unhashable tool name") from None
-    if not isinstance(name, str):
+    if type(name) is not str:
+        try:
+            hash(name)
+        except TypeError:
+            raise ValueError("unhashable tool name") from None
         name = "\x00" + repr(name)  # never equal to a gold name, as in ToolRL
     params = obj.get("parameters")
     return ToolCall(name, params if isinstance(params, dict) else MalformedArguments())

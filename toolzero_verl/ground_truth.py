@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, Callable, Mapping, Sequence
 
 from .calls import ToolCall
 
@@ -33,15 +33,26 @@ class GroundTruth:
     possible_answers: tuple[dict[str, dict[str, list]], ...] = ()  # BFCL layout, aligned with calls
     answer: str | None = None
     toolrl_text: str | None = None  # the raw ToolRL reference, when that is what we were given
+    # Values derived from this reference (e.g. its rendering per output format), computed once:
+    # loaded ground truths are cached, and GRPO scores each one rollout.n times.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @property
+    @cached_property
     def tool_names(self) -> tuple[str, ...]:
         return tuple(t["name"] for t in self.tools)
 
-    @property
+    @cached_property
     def known_names(self) -> tuple[str, ...]:
         """Names the parser should recognise: tools offered plus gold calls."""
         return self.tool_names + tuple(c.name for c in self.calls)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per key for this reference."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     def schema(self, name: str) -> dict | None:
         for tool in self.tools:
@@ -143,17 +154,37 @@ def _bfcl_shape(value: Any) -> Any:
 def derive_possible_answers(calls: Sequence[ToolCall], tools: Sequence[Mapping]) -> list[dict]:
     """``[{name: {param: [allowed…]}}]`` from gold calls (SPEC §3).
 
-    Each gold argument allows its gold value; an optional schema parameter that the gold call
-    omits but whose schema gives a default allows ``["", default]`` (``""`` = may be omitted).
+    Each gold argument allows its gold value, and also omission (``""``) when the parameter is
+    optional and the gold value is its schema default (SPEC §3's ``"unit": ["celsius", ""]``); an
+    optional parameter that the gold call omits but whose schema gives a default allows
+    ``["", default]``.
     """
     by_name = {t["name"]: t for t in tools}
     out = []
     for call in calls:
-        params = {k: allowed_values(v) for k, v in call.arguments.items()}
         schema = by_name.get(call.name, {}).get("parameters") or {}
         required = set(schema.get("required") or ())
-        for pname, pschema in (schema.get("properties") or {}).items():
-            if pname not in params and pname not in required and isinstance(pschema, Mapping) and "default" in pschema:
-                params[pname] = ["", pschema["default"]]
+        properties = schema.get("properties") or {}
+        params = {}
+        for name, value in call.arguments.items():
+            params[name] = allowed_values(value)
+            default = _default(properties, name, required)
+            if default is not _NO_DEFAULT and default == value and type(default) is type(value):
+                params[name].append("")
+        for name in properties:
+            default = _default(properties, name, required)
+            if name not in params and default is not _NO_DEFAULT:
+                params[name] = ["", default]
         out.append({call.name: params})
     return out
+
+
+_NO_DEFAULT = object()
+
+
+def _default(properties: Mapping, name: str, required: set) -> Any:
+    """The schema default of an optional parameter, or ``_NO_DEFAULT``."""
+    pschema = properties.get(name)
+    if name in required or not isinstance(pschema, Mapping) or "default" not in pschema:
+        return _NO_DEFAULT
+    return pschema["default"]

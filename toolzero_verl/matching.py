@@ -21,7 +21,12 @@ we use a maximum bipartite matching, so we are never stricter than BFCL.
 Ground truths without tool schemas (ToolRL reference strings) skip the schema checks: the required
 parameters are the gold ones without ``""`` among their allowed values, the allowed parameters are
 the possible answers' keys, and each parameter's type is inferred from its gold value (so ``bool``
-stays strict and a float still fails a gold integer).
+stays strict and a float still fails a gold integer). The same fallback covers a gold call whose name
+has no tool doc and a parameter whose schema type BFCL does not know.
+
+Error types are BFCL's (§1.6): one gold call reports the simple checker's error (its wrong count is
+``simple_function_checker:wrong_count``), two or more report ``parallel_function_checker_no_order:*``,
+and a call on a no-call reference reports ``irrelevance_error:decoder_success``.
 
 >>> from toolzero_verl.ground_truth import load_ground_truth
 >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"city": "Los Angeles", "n": 2}}],
@@ -35,7 +40,6 @@ AstResult(ok=False, error='type_error:simple', keys_match=True)
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -227,19 +231,31 @@ def _check_list(value: list, allowed: Sequence) -> str | None:
     return VALUE_LIST
 
 
+def _param_type(prop: Any) -> tuple[Any, type | None, type | None]:
+    """(declared type, python type, item type) of a schema property; python type None if unknown."""
+    if prop is None:  # schema-less: the common case for ToolRL references, so no exception path
+        return None, None, None
+    try:
+        decl = prop.get("type")
+        expected = TYPE_MAP.get(decl)
+    except (AttributeError, TypeError):  # no property doc, or a JSON-Schema list of types
+        return None, None, None
+    if expected is list:
+        try:
+            item_type = TYPE_MAP.get(prop["items"]["type"])
+        except (KeyError, TypeError):
+            item_type = None
+        return decl, list, item_type
+    return decl, expected, None
+
+
 def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
     """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
-    decl = prop.get("type") if isinstance(prop, Mapping) else None
-    expected = TYPE_MAP.get(decl) if type(decl) is str else None
-    item_type = None
+    decl, expected, item_type = _param_type(prop)
     if expected is None:  # no schema, or a type BFCL does not know: infer from the gold values
         decl, expected, item_type = _infer_type(allowed)
         if expected is None:
             return None if value in allowed else VALUE_OTHERS
-    elif decl in NESTED_TYPES:
-        items = prop.get("items")
-        item_decl = items.get("type") if isinstance(items, Mapping) else None
-        item_type = TYPE_MAP.get(item_decl) if type(item_decl) is str else None
 
     if decl == "tuple" and type(value) is tuple:
         value = list(value)
@@ -261,31 +277,36 @@ def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
 
     if is_variable:
         return None if value in allowed else VALUE_OTHERS
-    if expected is dict:
-        return _check_dict(value, allowed)
-    if expected is list:
-        if item_type is dict:
-            return _check_list_of_dicts(value, allowed)
-        return _check_list(value, allowed)
     if expected is str:
+        if value in allowed:  # fast path: an exact match is a normalised match
+            return None
         norm = normalize_string(value)
         for v in allowed:
             if type(v) is str and normalize_string(v) == norm:
                 return None
         return VALUE_STRING
+    if expected is list:
+        if item_type is dict:
+            return _check_list_of_dicts(value, allowed)
+        if value in allowed:  # fast path: element-wise equal lists are equal after normalisation
+            return None
+        return _check_list(value, allowed)
+    if expected is dict:
+        return _check_dict(value, allowed)
     return None if value in allowed else VALUE_OTHERS
 
 
 def _schema_parts(schema: Mapping | None) -> tuple[Mapping | None, Sequence]:
     """(properties, required) of a tool; properties is None when there is no schema to check against."""
-    if not isinstance(schema, Mapping):
+    if schema is None:
         return None, ()
-    params = schema.get("parameters", schema)  # a tool doc, or its parameters object
-    if not isinstance(params, Mapping):
-        return {}, ()
-    props = params.get("properties")
-    required = params.get("required")
-    return (props if isinstance(props, Mapping) else {}), (required if isinstance(required, (list, tuple)) else ())
+    try:
+        params = schema.get("parameters", schema)  # a tool doc, or its parameters object
+        props = params.get("properties")
+        required = params.get("required")
+    except AttributeError:
+        return (None, ()) if not hasattr(schema, "get") else ({}, ())
+    return (props if hasattr(props, "get") else {}), (required if isinstance(required, (list, tuple)) else ())
 
 
 def check_call(call: ToolCall, gold_name: str, possible: Mapping[str, list], schema: Mapping | None) -> str | None:
@@ -332,24 +353,36 @@ def check_call(call: ToolCall, gold_name: str, possible: Mapping[str, list], sch
 # --- the whole response -------------------------------------------------------------------------
 
 
-def _keys_match(pred: Sequence[ToolCall], gold: Sequence[ToolCall]) -> bool:
+def _signature(call: ToolCall) -> tuple[str, tuple]:
+    return call.name, tuple(sorted(call.arguments))
+
+
+def _keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
+    gold = gt.calls
     if len(pred) != len(gold):
         return False
     if len(gold) == 1:
         return pred[0].name == gold[0].name and pred[0].arguments.keys() == gold[0].arguments.keys()
-    # A one-to-one pairing of equal (name, key set) exists iff the two multisets are equal.
-    return Counter(map(_signature, pred)) == Counter(map(_signature, gold))
+    # A one-to-one pairing of equal (name, key set) exists iff the sorted signature lists are equal.
+    try:
+        return sorted(map(_signature, pred)) == gt.memo("ast_gold_signatures", lambda: sorted(map(_signature, gold)))
+    except TypeError:  # non-string names (toolrl parity sentinels are strings; be safe anyway)
+        return False
 
 
-def _signature(call: ToolCall) -> tuple[str, frozenset]:
-    return call.name, frozenset(call.arguments)
+def _plan(gt: GroundTruth) -> tuple[tuple[str, Mapping[str, list], Mapping | None], ...]:
+    """Per gold call: (name, {param: allowed}, tool schema), computed once per ground truth."""
 
+    def build():
+        possible = gt.possible_answers
+        if len(possible) != len(gt.calls):  # a hand-built GroundTruth without them
+            possible = derive_possible_answers(gt.calls, gt.tools)
+        return tuple(
+            (call.name, next(iter(entry.values())) if entry else {}, gt.schema(call.name))
+            for call, entry in zip(gt.calls, possible)
+        )
 
-def _possible_answers(gt: GroundTruth) -> list[Mapping[str, list]]:
-    possible = gt.possible_answers
-    if len(possible) != len(gt.calls):  # a hand-built GroundTruth without them
-        possible = derive_possible_answers(gt.calls, gt.tools)
-    return [next(iter(p.values())) if p else {} for p in possible]
+    return gt.memo("ast_plan", build)
 
 
 def _perfect_matching(ok: list[list[bool]]) -> bool:
@@ -358,6 +391,18 @@ def _perfect_matching(ok: list[list[bool]]) -> bool:
 
     rows, cols = linear_sum_assignment(ok, maximize=True)
     return sum(ok[r][c] for r, c in zip(rows, cols)) == len(ok)
+
+
+# Results are immutable and few (ok x error type x keys_match): build each once, for speed.
+_RESULTS: dict[tuple[bool, str | None, bool], AstResult] = {}
+
+
+def _result(ok: bool, error: str | None, keys_match: bool) -> AstResult:
+    key = (ok, error, keys_match)
+    res = _RESULTS.get(key)
+    if res is None:
+        res = _RESULTS[key] = AstResult(ok, error, keys_match)
+    return res
 
 
 def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
@@ -370,41 +415,38 @@ def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     gold = gt.calls
     n = len(gold)
     if n == 0:
-        return AstResult(not pred, None if not pred else IRRELEVANCE, not pred)
+        return _result(not pred, IRRELEVANCE if pred else None, not pred)
     try:
-        keys_match = _keys_match(pred, gold)
+        keys_match = _keys_match(pred, gt)
         if len(pred) != n:
-            return AstResult(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT, keys_match)
-        possible = _possible_answers(gt)
+            return _result(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT, keys_match)
+        plan = _plan(gt)
         if n == 1:
-            error = check_call(pred[0], gold[0].name, possible[0], gt.schema(gold[0].name))
-            return AstResult(error is None, error, keys_match)
-        return AstResult(*_match_parallel(pred, gold, possible, gt), keys_match)
+            error = check_call(pred[0], *plan[0])
+            return _result(error is None, error, keys_match)
+        return _result(*_match_parallel(pred, plan), keys_match)
     except (RecursionError, OverflowError, TypeError, ValueError):  # hostile nesting or values
-        return AstResult(False, UNCHECKABLE, False)
+        return _result(False, UNCHECKABLE, False)
 
 
-def _match_parallel(
-    pred: Sequence[ToolCall], gold: Sequence[ToolCall], possible: list, gt: GroundTruth
-) -> tuple[bool, str | None]:
-    n = len(gold)
-    schemas = [gt.schema(g.name) for g in gold]
-    ok: list[list[bool | None]] = [[None] * n for _ in range(n)]
-
-    def passes(i: int, j: int) -> bool:
-        if ok[i][j] is None:
-            ok[i][j] = check_call(pred[j], gold[i].name, possible[i], schemas[i]) is None
-        return ok[i][j]
-
-    used = [False] * n  # BFCL's greedy pass: first unused passing prediction per gold call
-    for i in range(n):
-        j = next((j for j in range(n) if not used[j] and passes(i, j)), None)
-        if j is None:
+def _match_parallel(pred: Sequence[ToolCall], plan) -> tuple[bool, str | None]:
+    n = len(plan)
+    verdicts: dict[tuple[int, int], bool] = {}
+    unused = list(range(n))
+    for i, entry in enumerate(plan):  # BFCL's greedy pass: first unused passing prediction per gold call
+        for j in unused:
+            ok = verdicts[i, j] = check_call(pred[j], *entry) is None
+            if ok:
+                unused.remove(j)
+                break
+        else:
             break
-        used[j] = True
     else:
         return True, None
-    full = [[passes(i, j) for j in range(n)] for i in range(n)]
+    full = [
+        [verdicts[i, j] if (i, j) in verdicts else check_call(pred[j], *plan[i]) is None for j in range(n)]
+        for i in range(n)
+    ]
     if not all(any(row) for row in full) or not all(any(col) for col in zip(*full)):
         return False, CANNOT_FIND_MATCH
     return (True, None) if _perfect_matching(full) else (False, CANNOT_FIND_MATCH)

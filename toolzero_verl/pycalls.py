@@ -118,8 +118,10 @@ def _value(node: ast.AST, depth: int) -> Any:
             if k is None:
                 raise CallSyntaxError("** unpacking is not allowed")
             key = _value(k, depth - 1)
-            if isinstance(key, (list, dict)):
-                raise CallSyntaxError("unhashable dict key")
+            try:
+                hash(key)  # also catches tuples holding lists, e.g. {(1, [2]): 3}
+            except TypeError:
+                raise CallSyntaxError("unhashable dict key") from None
             out[key] = _value(v, depth - 1)
         return out
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -187,7 +189,8 @@ def _mask_names(body: str, known_names: Iterable[str]) -> tuple[str, dict[str, s
                 m = _FREE_KW.match(body, i)
             if m:
                 name = m.group(0).rstrip()
-            if name is not None and _needs_mask(name):
+            # a keyword must be a plain identifier: dotted names (Hammer's masked `Se.iWY`) are masked too
+            if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
                 placeholder = _PLACEHOLDER.format(len(names))
                 names[placeholder] = name
                 out.append(placeholder)

@@ -18,12 +18,12 @@ or a bad option is a bug in data or config and raises ``ValueError``.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .formats import DEFAULT_LIMITS, ParsedResponse, ParseLimits, get_format
+from .formats import DEFAULT_LIMITS, OutputFormat, ParsedResponse, ParseLimits, get_format
 from .ground_truth import load_ground_truth
-from .rewards import ScoreInput, get_reward
+from .rewards import RewardSpec, ScoreInput, get_reward
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,55 @@ def compute_score(
     **reward_kwargs: Any,
 ) -> dict[str, float]:
     """Score one decoded response; returns ``{"score": …, <fixed component keys>}`` (all floats)."""
-    extra = extra_info if isinstance(extra_info, Mapping) else {}
+    extra = extra_info if type(extra_info) is dict or isinstance(extra_info, Mapping) else {}
+    step = _number(reward_kwargs.pop("global_steps", None), extra.get("global_steps"))
+    progress = _number(reward_kwargs.pop("training_progress", None), extra.get("training_progress"))
+    setup = _setup(reward_kwargs)
+    spec, fmt, config = setup.spec, setup.fmt, setup.config
+    if progress is None and step is not None and setup.total_steps:
+        progress = min(1.0, step / setup.total_steps)
+    gt = load_ground_truth(ground_truth)
+    is_train = extra.get("split", "train") == "train"
+
+    response = solution_str if isinstance(solution_str, str) else ""
+    try:
+        parsed = fmt.parse(response, gt.known_names, setup.limits)
+        result = spec.fn(ScoreInput(response, gt, fmt, parsed, step, progress, is_train), config)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a reward bug on hostile text must not kill the trainer
+        result = _fallback(spec, gt, fmt, step, progress, is_train, config, exc)
+    return {k: float(result[k]) for k in spec.keys}
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Everything ``compute_score`` derives from ``reward_kwargs`` (the same for every call of a run)."""
+
+    spec: RewardSpec
+    fmt: OutputFormat
+    limits: ParseLimits
+    config: Any
+    total_steps: int | None
+
+
+_SETUPS: dict[tuple, _Setup] = {}
+
+
+def _setup(reward_kwargs: dict[str, Any]) -> _Setup:
+    try:
+        key = tuple(reward_kwargs.items())
+        return _SETUPS[key]
+    except TypeError:  # an unhashable option value: build it every time
+        return _build_setup(reward_kwargs)
+    except KeyError:
+        setup = _build_setup(reward_kwargs)
+        if len(_SETUPS) < 1024:
+            _SETUPS[key] = setup
+        return setup
+
+
+def _build_setup(reward_kwargs: Mapping[str, Any]) -> _Setup:
     options = {k: v for k, v in reward_kwargs.items() if k not in VERL_KWARGS}
     reward_name = options.pop("reward", DEFAULT_REWARD)
     spec = get_reward(reward_name)
@@ -50,34 +98,13 @@ def compute_score(
     limits = ParseLimits(
         int(options.pop("max_chars", DEFAULT_LIMITS.max_chars)), int(options.pop("max_depth", DEFAULT_LIMITS.max_depth))
     )
-    step = _number(options.pop("global_steps", None), extra.get("global_steps"))
-    progress = _number(options.pop("training_progress", None), extra.get("training_progress"))
-    config = _config(spec.name, tuple(sorted(options.items())))
-    if progress is None and step is not None:
-        total = getattr(config, "total_training_steps", None)
-        progress = min(1.0, step / total) if total else None
-    gt = load_ground_truth(ground_truth)
-    is_train = extra.get("split", "train") == "train"
-
-    response = solution_str if isinstance(solution_str, str) else ""
-    try:
-        parsed = fmt.parse(response, gt.known_names, limits)
-        result = spec.fn(ScoreInput(response, gt, fmt, parsed, step, progress, is_train), config)
-    except ValueError as exc:
-        if _is_config_error(exc):
-            raise
-        result = _fallback(spec, gt, fmt, step, progress, is_train, config, exc)
-    except Exception as exc:  # a reward bug on hostile text must not kill the trainer
-        result = _fallback(spec, gt, fmt, step, progress, is_train, config, exc)
-    return {k: float(result[k]) for k in spec.keys}
+    config = spec.make_config(options)
+    total = getattr(config, "total_training_steps", None)
+    return _Setup(spec, fmt, limits, config, int(total) if total else None)
 
 
 class ConfigError(ValueError):
     """A reward option or the training-step wiring is wrong (raised, never swallowed)."""
-
-
-def _is_config_error(exc: Exception) -> bool:
-    return isinstance(exc, ConfigError)
 
 
 def _fallback(spec, gt, fmt, step, progress, is_train, config, exc):
@@ -89,17 +116,12 @@ def _fallback(spec, gt, fmt, step, progress, is_train, config, exc):
     return spec.fn(ScoreInput("", gt, fmt, failed, step, progress, is_train), config)
 
 
-@lru_cache(maxsize=256)
-def _config(reward_name: str, items: tuple) -> Any:
-    return get_reward(reward_name).make_config(dict(items))
-
-
-def _number(*candidates: Any) -> float | None:
-    for value in candidates:
-        if value is None:
-            continue
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"training step/progress must be a number, got {value!r}") from None
-    return None
+def _number(explicit: Any, from_extra: Any) -> float | None:
+    """The explicit kwarg if given, else the extra_info value; None if neither."""
+    value = from_extra if explicit is None else explicit
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"training step/progress must be a number, got {value!r}") from None

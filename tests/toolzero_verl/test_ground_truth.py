@@ -22,6 +22,14 @@ def test_spec_example_loads_and_derives_possible_answers():
     assert gt.schema("get_weather")["name"] == "get_weather" and gt.schema("nope") is None
 
 
+def test_gold_value_equal_to_an_optional_default_may_also_be_omitted():
+    # SPEC §3's example: unit given as its default -> ["celsius", ""]
+    gt = load_ground_truth({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}], "tools": TOOLS})
+    assert gt.possible_answers == ({"get_weather": {"city": ["Paris"], "unit": ["celsius", ""]}},)
+    other = load_ground_truth({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "unit": "kelvin"}}], "tools": TOOLS})
+    assert other.possible_answers == ({"get_weather": {"city": ["Paris"], "unit": ["kelvin"]}},)
+
+
 def test_dict_and_list_of_dict_values_use_bfcl_nested_allowed_lists():
     calls = [ToolCall("f", {"d": {"a": 1}, "ld": [{"k": "v"}], "l": [1, 2]})]
     assert derive_possible_answers(calls, []) == [{"f": {"d": [{"a": [1]}], "ld": [[{"k": ["v"]}]], "l": [[1, 2]]}}]

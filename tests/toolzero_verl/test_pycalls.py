@@ -52,7 +52,7 @@ def test_parameter_names_that_are_keywords_or_not_identifiers():
 @pytest.mark.parametrize("text", [
     "f(a=1+2)", "f(a=lambda: 0)", "f(a=[x for x in y])", 'f(a=f"{x}")', "f(**kw)", "[1, 2]", "hello there",
     "__import__('os').system('touch /tmp/pwned')", "f(a=__import__('os').system('id'))", "f(a=open('x'))",
-    "f(a=g(1))", "f(a=not b)", "(f(a=1)", "", "   ", "f(a=...)", "f(a=b'x')", "f(a=1j)",
+    "f(a=g(1))", "f(a=not b)", "f(a={(1, [2]): 3})", "f(a={[1]: 2})", "(f(a=1)", "", "   ", "f(a=...)", "f(a=b'x')", "f(a=1j)",
 ])
 def test_refused_inputs_raise_call_syntax_error(text):
     with pytest.raises(CallSyntaxError):

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ..formats import OutputFormat, ParsedResponse
 from ..ground_truth import GroundTruth
 
 
-@dataclass(frozen=True)
-class ScoreInput:
-    """Everything a reward may look at for one response."""
+class ScoreInput(NamedTuple):
+    """Everything a reward may look at for one response (a NamedTuple: built once per response)."""
 
     response: str
     gt: GroundTruth

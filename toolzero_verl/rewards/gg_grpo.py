@@ -77,14 +77,13 @@ def tokens(text: str, delimiters: str = TOKEN_DELIMITERS, case_sensitive: bool =
     return frozenset(t for t in _splitter(delimiters)(text) if t)
 
 
-def general_reward(answer: str | None, reference: str, cfg: GGGRPOConfig, *, made_call: bool) -> float:
-    """−0.5 + recall of reference tokens; −0.5 with no answer.
+def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOConfig, *, made_call: bool) -> float:
+    """−0.5 + recall of the reference tokens ``ref`` = T(Y*); −0.5 with no answer.
 
     A reference without tokens (a no-call turn with no reference text) is matched by making no call.
     """
     if answer is None:
         return cfg.general_offset
-    ref = tokens(reference, cfg.token_delimiters, cfg.case_sensitive)
     if not ref:
         return cfg.general_offset + (0.0 if made_call else 1.0)
     got = tokens(answer, cfg.token_delimiters, cfg.case_sensitive)
@@ -138,8 +137,12 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOConfig) -> dict[str, float]:
         strict -= cfg.value_error_penalty
     general = 0.0
     if sigma < 1.0:
-        reference = inp.fmt.render_answer(gt.calls, gt.answer)
-        general = general_reward(parsed.text, reference, cfg, made_call=bool(parsed.calls))
+        fmt, delimiters, case = inp.fmt, cfg.token_delimiters, cfg.case_sensitive
+        ref = gt.memo(
+            ("general_ref", fmt.name, delimiters, case),
+            lambda: tokens(fmt.render_answer(gt.calls, gt.answer), delimiters, case),
+        )
+        general = general_reward(parsed.text, ref, cfg, made_call=bool(parsed.calls))
     fmt_score = 1.0 if parsed.format_ok else 0.0
     return {
         "score": fmt_score + sigma * strict + (1.0 - sigma) * general,

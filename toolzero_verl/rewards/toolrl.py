@@ -134,6 +134,13 @@ class ToolRLConfig:
             raise ValueError("schedule_steps and think_length_target must be positive")
         if self.coarse and self.per_call:
             raise ValueError("coarse and per_call are alternative granularities; choose one")
+        object.__setattr__(self, "_final_bounds", bounds_at(self, None))  # the hot path reuses it
+
+    def bounds(self, step: float | None) -> "Bounds":
+        """Bounds at ``step`` (``None``: the finished schedule); fixed schedules are precomputed."""
+        if self.schedule == "fixed" or step is None:
+            return self._final_bounds
+        return bounds_at(self, step)
 
     @property
     def needs_step(self) -> bool:
@@ -402,7 +409,7 @@ def _think_target(cfg: ToolRLConfig, step: float | None) -> float:
 @register_reward("toolrl", ToolRLConfig, KEYS)
 def toolrl_reward(inp: ScoreInput, cfg: ToolRLConfig) -> dict[str, float]:
     step = _step(inp, cfg)
-    b = bounds_at(cfg, step if inp.is_train else None)  # validation: the finished schedule
+    b = cfg.bounds(step if inp.is_train else None)  # validation rows: the finished schedule
     parsed, gold = inp.parsed, inp.gt.calls
     fmt = b.format_max if format_ok(inp) else b.format_min
     corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg)

@@ -1,0 +1,110 @@
+"""``toolzero-prep``: convert ToolACE, xLAM-60k, Hammer and ToolRL data into verl parquet.
+
+    toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json \\
+        --hammer xlam-7.5k-irrelevancek.json --mix toolrl --out data/toolzero
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toolzero_verl.formats import FORMATS
+
+from .mix import PRESETS
+from .pipeline import REQUIRED_POLICIES, PrepConfig, run
+from .reader import CorpusFormatError
+from .rows import GT_MODES
+from .split import DIFFICULTY_WEIGHTS, ORDERS
+
+EPILOG = """\
+Outputs: OUT/train.parquet, OUT/test.parquet (verl RLHFDataset rows: data_source, prompt, ability,
+reward_model{style, ground_truth}, extra_info{split, index, source, source_id, ...}) and OUT/report.json
+(per source: read, written train/test, rejected by reason, deduplicated, conflicts, not selected;
+read = written + rejected + deduplicated + not selected). Files are replaced atomically.
+
+Download the corpora yourself (docs/data.md): ToolACE data.json (Team-ACE/ToolACE, Apache-2.0);
+xlam_function_calling_60k.json (Salesforce/xlam-function-calling-60k, CC-BY-4.0, gated);
+xlam-7.5k-irrelevancek.json (MadeAgents/xlam-irrelevance-7.5k, CC-BY-4.0); ToolRL's
+dataset/rlla_4k_raw/rlla_rl.json (qiancheng0/ToolRL).
+
+Example: toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json \\
+           --hammer xlam-7.5k-irrelevancek.json --mix toolrl --out data/toolzero
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="toolzero-prep",
+        description="Convert tool-calling corpora (ToolACE, xLAM-60k, Hammer irrelevance, ToolRL rlla) into "
+        "validated, deduplicated verl parquet for GG-GRPO / ToolRL / Tool-N1 training.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inp = p.add_argument_group("inputs (each optional, at least one)")
+    inp.add_argument("--toolace", metavar="DATA_JSON", help="ToolACE data.json (multi-turn dialogues; tools in the system prompt)")
+    inp.add_argument("--xlam", metavar="XLAM_JSON", help="xlam_function_calling_60k.json")
+    inp.add_argument("--hammer", metavar="IRRELEVANCE_JSON", help="Hammer's xlam-7.5k-irrelevancek.json (no-call samples)")
+    inp.add_argument("--toolrl", metavar="RLLA_JSON", help="ToolRL's rlla_rl.json ({instruction, input, output} records)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    out.add_argument("--output-format", default="answer", choices=sorted(FORMATS),
+                     help="what the policy must write, rendered into the system prompt: answer (Tool Zero "
+                     "<think>/<answer>[f(a=1)]), hermes (<tool_call> JSON, Qwen native), toolrl (ToolRL layout). "
+                     "Default: answer")
+    out.add_argument("--toolrl-gt", default="json", choices=GT_MODES,
+                     help="ground truth of --toolrl rows: json (our SPEC schema, default) or raw (ToolRL's own output "
+                     "string, to train reward=toolrl on ToolRL data exactly as released; its gold calls are then not "
+                     "checked against the tool schemas, only parsed)")
+    sel = p.add_argument_group("selection, split and order")
+    sel.add_argument("--mix", metavar="SPEC",
+                     help=f"samples per source: a preset ({', '.join(f'{k}: ' + ' / '.join(f'{n} {s}' for s, n in v.items()) for k, v in PRESETS.items())}) "
+                     "or source=N (count) / source=F (fraction < 1), comma-separated, e.g. toolace=2000,xlam=0.1. "
+                     "Sources not named keep everything. Default: everything")
+    sel.add_argument("--test-size", type=float, default=0.05, metavar="X",
+                     help="test split: a fraction below 1 or a number of rows (per source in proportion, whole "
+                     "dialogues, no duplicate on both sides). Default: 0.05")
+    sel.add_argument("--seed", type=int, default=42, help="seed for mixing, splitting and ordering. Default: 42")
+    sel.add_argument("--order", default="random", choices=ORDERS,
+                     help="training-row order: random (seeded shuffle) or difficulty (easy first; use with "
+                     f"data.shuffle=False). difficulty = weighted sum {DIFFICULTY_WEIGHTS} of calls (a no-call turn "
+                     "counts 1), gold arguments, offered tools, prior turns. Default: random")
+    flt = p.add_argument_group("filters and validation")
+    flt.add_argument("--max-prompt-tokens", type=int, metavar="N",
+                     help="drop samples whose chat-templated prompt is longer than N tokens (reason prompt_too_long); "
+                     "needs --tokenizer")
+    flt.add_argument("--tokenizer", metavar="PATH", help="local tokenizer directory for --max-prompt-tokens (never downloaded)")
+    flt.add_argument("--xlam-required", default="inferred", choices=REQUIRED_POLICIES,
+                     help="which xLAM/Hammer parameters are required: inferred (not marked optional and no usable "
+                     "default, default) or strict (not marked optional)")
+    flt.add_argument("--no-coerce", dest="coerce", action="store_false",
+                     help="reject gold values whose type differs from the schema instead of converting them "
+                     "losslessly (\"10\" -> 10 for an integer, 10001 -> \"10001\" for a string)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="do not print the report table")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    test_size = int(args.test_size) if args.test_size >= 1 else args.test_size
+    cfg = PrepConfig(
+        out=args.out, toolace=args.toolace, xlam=args.xlam, hammer=args.hammer, toolrl=args.toolrl,
+        output_format=args.output_format, mix=args.mix, test_size=test_size, seed=args.seed, order=args.order,
+        max_prompt_tokens=args.max_prompt_tokens, tokenizer=args.tokenizer, xlam_required=args.xlam_required,
+        coerce=args.coerce, toolrl_gt=args.toolrl_gt, progress=args.progress,
+    )
+    try:
+        report = run(cfg)
+    except (ValueError, CorpusFormatError) as exc:
+        print(f"toolzero-prep: error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(report.table())
+        print(f"wrote {report.outputs['train.parquet']} ({report.outputs['train_rows']} rows), "
+              f"{report.outputs['test.parquet']} ({report.outputs['test_rows']} rows), {report.outputs['report.json']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

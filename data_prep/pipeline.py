@@ -1,0 +1,180 @@
+"""The end-to-end conversion: read -> convert -> validate -> dedup -> length filter -> mix ->
+split -> order -> rows -> atomic write + report.
+
+>>> from pathlib import Path
+>>> ex = Path(__file__).resolve().parents[1] / "examples" / "data"
+>>> import tempfile
+>>> report = run(PrepConfig(xlam=str(ex / "xlam_function_calling_60k.json"), out=tempfile.mkdtemp(), progress=False))
+>>> report.sources["xlam"].balanced()
+True
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator
+
+from toolzero_verl.formats import FORMATS
+
+from .convert import Settings, convert_stream
+from .dedup import Deduplicator
+from .mix import SOURCES, parse_mix, select, target_count
+from .output import TableBuilder, write_outputs
+from .reader import iter_json_array
+from .report import MAX_EXAMPLES, Report
+from .rows import GT_MODES, build_prompt
+from .sample import Sample
+from .split import ORDERS, order, split
+from . import reasons as R
+
+REQUIRED_POLICIES = ("inferred", "strict")
+
+
+@dataclass(frozen=True)
+class PrepConfig:
+    """Every option of ``toolzero-prep`` (see ``toolzero-prep --help`` and docs/data.md)."""
+
+    out: str
+    toolace: str | None = None
+    xlam: str | None = None
+    hammer: str | None = None
+    toolrl: str | None = None
+    output_format: str = "answer"
+    mix: str | None = None
+    test_size: float = 0.05
+    seed: int = 42
+    order: str = "random"
+    max_prompt_tokens: int | None = None
+    tokenizer: str | None = None
+    xlam_required: str = "inferred"
+    coerce: bool = True
+    toolrl_gt: str = "json"
+    progress: bool = True
+
+    def check(self) -> None:
+        if not any(getattr(self, s) for s in SOURCES):
+            raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
+        for s in SOURCES:
+            path = getattr(self, s)
+            if path and not os.path.isfile(path):
+                raise ValueError(f"--{s}: no such file {path!r}")
+        if self.output_format not in FORMATS:
+            raise ValueError(f"--output-format must be one of {sorted(FORMATS)}")
+        if self.order not in ORDERS:
+            raise ValueError(f"--order must be one of {ORDERS}")
+        if self.xlam_required not in REQUIRED_POLICIES:
+            raise ValueError(f"--xlam-required must be one of {REQUIRED_POLICIES}")
+        if self.toolrl_gt not in GT_MODES:
+            raise ValueError(f"--toolrl-gt must be one of {GT_MODES}")
+        if (self.max_prompt_tokens is None) != (self.tokenizer is None):
+            raise ValueError("--max-prompt-tokens and --tokenizer go together")
+        if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
+            raise ValueError("--test-size is a fraction below 1 or a whole number of rows")
+        parse_mix(self.mix)
+
+
+def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
+    if not enabled:
+        return it
+    from tqdm import tqdm
+
+    return tqdm(it, desc=f"read {name}", unit=" records", mininterval=0.5)
+
+
+def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None) -> dict[str, list[Sample]]:
+    """Convert, validate and deduplicate every input; returns the valid samples per source."""
+    dedup = Deduplicator()
+    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw")
+    kept: dict[str, list[Sample]] = {}
+    for name in SOURCES:
+        path = getattr(cfg, name)
+        if not path:
+            continue
+        stats = report.source(name)
+        kept[name] = []
+        records = _progress(iter_json_array(path), name, cfg.progress)
+        for n_candidates, outcomes in convert_stream(name, records, settings):
+            stats.records += 1
+            stats.read += n_candidates
+            for checked in outcomes:
+                if checked.rejected is not None:
+                    r = checked.rejected
+                    report.add_rejection(name, r.source_id, r.reason, r.detail)
+                    continue
+                sample = checked.sample
+                stats.coerced_values += checked.coerced
+                dup = dedup.check(sample)
+                if dup is not None:
+                    stats.deduplicated += 1
+                    if dup.conflict:
+                        stats.conflicts += 1
+                        if len(report.conflicts) < MAX_EXAMPLES * 4:
+                            report.conflicts.append(asdict(dup))
+                    continue
+                if length_filter is not None and length_filter(sample):
+                    report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG, "prompt exceeds --max-prompt-tokens")
+                    continue
+                kept[name].append(sample)
+    return kept
+
+
+def run(cfg: PrepConfig) -> Report:
+    """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json``."""
+    cfg.check()
+    # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
+    # collector would rescan them over and over, so it is paused for the run.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(cfg)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run(cfg: PrepConfig) -> Report:
+    report = Report(config={k: v for k, v in asdict(cfg).items() if k != "progress"})
+    length_filter = None
+    if cfg.max_prompt_tokens is not None:
+        from .tokens import PromptLengthFilter
+
+        flt = PromptLengthFilter(cfg.tokenizer, cfg.max_prompt_tokens)
+        length_filter = lambda s: flt.too_long(build_prompt(s, cfg.output_format))  # noqa: E731
+    t0 = time.perf_counter()
+    kept = collect(cfg, report, length_filter)
+    t1 = time.perf_counter()
+
+    mix = parse_mix(cfg.mix)
+    chosen: list[Sample] = []
+    for name, samples in kept.items():
+        if name in mix:
+            n = target_count(mix[name], len(samples))
+            report.source(name).requested = mix[name] if isinstance(mix[name], int) else n
+            picked = select(samples, n, cfg.seed, name)
+            report.source(name).not_selected += len(samples) - len(picked)
+            samples = picked
+        chosen.extend(samples)
+
+    train, test = split(chosen, cfg.test_size, cfg.seed)
+    t2 = time.perf_counter()
+    files: dict[str, list] = {}
+    n_rows: dict[str, int] = {}
+    for split_name, part, how in (("train", train, cfg.order), ("test", test, "random")):
+        builder = TableBuilder(cfg.output_format, split_name, cfg.toolrl_gt)
+        for sample, diff in order(part, how, cfg.seed, split_name):
+            builder.add(sample, diff)
+            report.source(sample.source).written[split_name] += 1
+        files[f"{split_name}.parquet"] = [builder.table()]
+        n_rows[split_name] = len(builder.sources)
+        del builder
+    report.check()
+    t3 = time.perf_counter()
+    report.outputs = {"train_rows": n_rows["train"], "test_rows": n_rows["test"]}
+    report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1, 3), "rows_s": round(t3 - t2, 3)}
+    paths = write_outputs(cfg.out, files, report.to_dict())
+    report.timings["write_s"] = round(time.perf_counter() - t3, 3)  # not in report.json: it is written by then
+    report.outputs.update(paths)
+    return report

@@ -1,0 +1,37 @@
+# Shared by every recipe (sourced, not run). A recipe builds bash arrays of verl overrides, then:
+#
+#   preflight "${ARGS[@]}" "$@"                          # DRY_RUN=1: compose + print, exit 0
+#   python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"   # the launch, with the same list
+#
+# Environment switches (docs/recipes.md):
+#   DRY_RUN=1         compose verl's ppo_trainer config with the override list, validate it, resolve the
+#                     reward manager, print the effective config and exit 0 (CPU only, nothing launched)
+#   PRINT_ARGS=1      print the override list, one per line, and exit 0 (used by the demo and tests)
+#   SKIP_PREFLIGHT=1  launch without the checks (not recommended)
+# The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
+# in the interpreter that will train.
+
+set -euo pipefail
+
+TOOLZERO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Lets `python3 -m toolzero_verl.preflight` work from a clone that is not pip-installed (the plugin
+# check will then say how to install it).
+export PYTHONPATH="$TOOLZERO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+preflight() {
+    if [[ "${PRINT_ARGS:-0}" == 1 ]]; then
+        printf '%s\n' "$@"
+        exit 0
+    fi
+    if [[ "${DRY_RUN:-0}" == 1 ]]; then
+        python3 -m toolzero_verl.preflight dry-run -- "$@"
+        exit $?
+    fi
+    if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
+        echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
+    elif ! python3 -m toolzero_verl.preflight check -- "$@"; then
+        echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
+        exit 1
+    fi
+    echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
+}

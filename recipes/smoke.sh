@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Smoke run: the GG-GRPO recipe shrunk to a first GPU check (one GPU, Qwen2.5-0.5B, 8 prompts x 4
+# rollouts, 4 steps). It exercises data loading, vLLM rollouts, the toolzero reward manager with a
+# moving schedule (midpoint 2, κ 1: σ goes 0.12 → 0.88 over the 4 steps), the actor update and
+# validation, in a few minutes. Not a training run: read the logs, not the scores.
+#
+#   bash recipes/smoke.sh                             # converts examples/data on first use, then trains
+#   DRY_RUN=1 bash recipes/smoke.sh                   # CPU: compose + print the verl config, launch nothing
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-0.5B}            # smallest Qwen2.5 Base
+DATA_DIR=${DATA_DIR:-$TOOLZERO_ROOT/demo_out/smoke_data}
+TRAIN_FILES=${TRAIN_FILES:-$DATA_DIR/train.parquet}
+VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
+TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-8}
+ROLLOUT_N=${ROLLOUT_N:-4}
+TEMPERATURE=${TEMPERATURE:-0.8}                        # Tool Zero
+LR=${LR:-5e-7}                                         # Tool Zero
+MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}           # Tool Zero
+MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}        # short: speed
+KAPPA=${KAPPA:-1.0}                                    # steep, so σ moves within 4 steps
+MIDPOINT=${MIDPOINT:-2}
+TOTAL_STEPS=${TOTAL_STEPS:-4}
+N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-1}
+GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}
+
+# The bundled example corpora (examples/data), converted once: ~40 rows, enough for 4 steps of 8.
+if [[ ! -f "$TRAIN_FILES" && "$TRAIN_FILES" == "$DATA_DIR/train.parquet" ]]; then
+    python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
+        --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
+        --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
+        --out "$DATA_DIR" --no-progress --quiet >&2
+fi
+
+ARGS=(
+    algorithm.adv_estimator=grpo
+    algorithm.use_kl_in_reward=False
+    data.train_files="$TRAIN_FILES"
+    data.val_files="$VAL_FILES"
+    data.train_batch_size="$TRAIN_BATCH_SIZE"
+    data.max_prompt_length="$MAX_PROMPT_LENGTH"
+    data.max_response_length="$MAX_RESPONSE_LENGTH"
+    data.filter_overlong_prompts=True
+    data.dataloader_num_workers=0
+    actor_rollout_ref.model.path="$MODEL_PATH"
+    actor_rollout_ref.model.use_remove_padding=True
+    actor_rollout_ref.model.enable_gradient_checkpointing=True
+    actor_rollout_ref.actor.optim.lr="$LR"
+    actor_rollout_ref.actor.optim.lr_scheduler_type=cosine
+    actor_rollout_ref.actor.clip_ratio=0.2
+    actor_rollout_ref.actor.use_kl_loss=False
+    actor_rollout_ref.actor.ppo_mini_batch_size="$TRAIN_BATCH_SIZE"
+    actor_rollout_ref.actor.use_dynamic_bsz=True
+    actor_rollout_ref.actor.ppo_max_token_len_per_gpu=8192
+    actor_rollout_ref.rollout.name=vllm
+    actor_rollout_ref.rollout.n="$ROLLOUT_N"
+    actor_rollout_ref.rollout.temperature="$TEMPERATURE"
+    actor_rollout_ref.rollout.tensor_model_parallel_size=1
+    actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
+    reward.num_workers=2
+    reward.reward_manager.name=toolzero
+    +reward.custom_reward_function.reward_kwargs.reward=gg_grpo
+    +reward.custom_reward_function.reward_kwargs.output_format=answer
+    +reward.custom_reward_function.reward_kwargs.kappa="$KAPPA"
+    +reward.custom_reward_function.reward_kwargs.midpoint="$MIDPOINT"
+    +reward.custom_reward_function.reward_kwargs.total_training_steps='${trainer.total_training_steps}'
+    trainer.total_training_steps="$TOTAL_STEPS"
+    trainer.total_epochs=100
+    trainer.n_gpus_per_node="$N_GPUS_PER_NODE"
+    trainer.nnodes=1
+    trainer.save_freq=-1
+    trainer.test_freq=2
+    trainer.val_before_train=True
+    trainer.project_name=toolzero
+    trainer.experiment_name=smoke
+    trainer.logger='["console"]'
+)
+
+preflight "${ARGS[@]}" "$@"
+python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# ToolRL reproduction (Qian et al. 2025, arXiv 2504.13958): GRPO with ToolRL's reward on ToolRL's data,
+# with ToolRL's published settings: 512 prompts x 4 rollouts, lr 1e-6, prompt/response 2048/1024,
+# temperature 1.0. One node, 8 GPUs.
+#
+# Data, either ToolRL's released 4k mix exactly as released (ground truth kept as ToolRL's raw
+# string, so the reward is byte-for-byte ToolRL's):
+#   toolzero-prep --toolrl rlla_rl.json --toolrl-gt raw --output-format toolrl --test-size 0.02 \
+#                 --out ~/data/toolzero/toolrl
+# or rebuilt from the raw corpora with ToolRL's preset (2k ToolACE / 1k Hammer / 1k xLAM):
+#   toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json \
+#                 --hammer xlam-7.5k-irrelevancek.json --mix toolrl --output-format toolrl \
+#                 --out ~/data/toolzero/toolrl
+#   bash recipes/toolrl_qwen_grpo.sh                  # preflight checks, then train
+#   DRY_RUN=1 bash recipes/toolrl_qwen_grpo.sh        # CPU: compose + print the verl config, launch nothing
+#
+# Every value below is overridable by the environment variable on its left; sources in docs/recipes.md.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# ---- model and data ------------------------------------------------------------------------------
+MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-7B-Instruct}     # ToolRL's headline GRPO cold-start model
+DATA_DIR=${DATA_DIR:-$HOME/data/toolzero/toolrl}
+TRAIN_FILES=${TRAIN_FILES:-$DATA_DIR/train.parquet}
+VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
+
+# ---- ToolRL hyperparameters ----------------------------------------------------------------------
+TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-512}              # prompts per step
+ROLLOUT_N=${ROLLOUT_N:-4}                              # rollouts per prompt
+TEMPERATURE=${TEMPERATURE:-1.0}
+LR=${LR:-1e-6}
+LR_SCHEDULER=${LR_SCHEDULER:-constant}
+MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}
+MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-1024}
+USE_KL_LOSS=${USE_KL_LOSS:-True}                       # ToolRL kept verl's GRPO KL loss (see docs/recipes.md)
+KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}
+TOTAL_EPOCHS=${TOTAL_EPOCHS:-15}
+PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-128}        # 4 updates per step
+REWARD=${REWARD:-toolrl}                               # ToolRL's format + correctness reward
+OUTPUT_FORMAT=${OUTPUT_FORMAT:-toolrl}                 # <think>…</think>\n<tool_call>\n{…}\n</tool_call> / <response>
+MATCHING=${MATCHING:-greedy}                           # greedy = ToolRL exactly; optimal = bipartite matching
+
+# ---- choices ToolRL does not state (ours; docs/recipes.md) ---------------------------------------
+TOTAL_STEPS=${TOTAL_STEPS:-105}                        # 3,920 train rows / 512 = 7 steps x 15 epochs
+CLIP_RATIO=${CLIP_RATIO:-0.2}
+MAX_TOKEN_LEN_PER_GPU=${MAX_TOKEN_LEN_PER_GPU:-16384}
+ROLLOUT_TP=${ROLLOUT_TP:-2}
+GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.6}
+N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-8}
+NNODES=${NNODES:-1}
+SAVE_FREQ=${SAVE_FREQ:-35}                             # every 5 epochs
+TEST_FREQ=${TEST_FREQ:-7}                              # every epoch
+MAX_CKPT_TO_KEEP=${MAX_CKPT_TO_KEEP:-2}
+PROJECT_NAME=${PROJECT_NAME:-toolzero}
+EXPERIMENT_NAME=${EXPERIMENT_NAME:-qwen2.5-7b-toolrl-grpo}
+LOGGER=${LOGGER:-'["console"]'}
+
+ALGORITHM=(
+    algorithm.adv_estimator=grpo
+    algorithm.use_kl_in_reward=False
+    algorithm.norm_adv_by_std_in_grpo=True
+)
+DATA=(
+    data.train_files="$TRAIN_FILES"
+    data.val_files="$VAL_FILES"
+    data.train_batch_size="$TRAIN_BATCH_SIZE"
+    data.max_prompt_length="$MAX_PROMPT_LENGTH"
+    data.max_response_length="$MAX_RESPONSE_LENGTH"
+    data.filter_overlong_prompts=True
+)
+MODEL=(
+    actor_rollout_ref.model.path="$MODEL_PATH"
+    actor_rollout_ref.model.use_remove_padding=True
+    actor_rollout_ref.model.enable_gradient_checkpointing=True
+)
+ACTOR=(
+    actor_rollout_ref.actor.optim.lr="$LR"
+    actor_rollout_ref.actor.optim.lr_scheduler_type="$LR_SCHEDULER"
+    actor_rollout_ref.actor.clip_ratio="$CLIP_RATIO"
+    actor_rollout_ref.actor.use_kl_loss="$USE_KL_LOSS"
+    actor_rollout_ref.actor.kl_loss_coef="$KL_LOSS_COEF"
+    actor_rollout_ref.actor.kl_loss_type=low_var_kl
+    actor_rollout_ref.actor.entropy_coeff=0
+    actor_rollout_ref.actor.ppo_mini_batch_size="$PPO_MINI_BATCH_SIZE"
+    actor_rollout_ref.actor.use_dynamic_bsz=True
+    actor_rollout_ref.actor.ppo_max_token_len_per_gpu="$MAX_TOKEN_LEN_PER_GPU"
+)
+ROLLOUT=(
+    actor_rollout_ref.rollout.name=vllm
+    actor_rollout_ref.rollout.n="$ROLLOUT_N"
+    actor_rollout_ref.rollout.temperature="$TEMPERATURE"
+    actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
+    actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
+)
+REWARD_ARGS=(
+    reward.reward_manager.name=toolzero
+    +reward.custom_reward_function.reward_kwargs.reward="$REWARD"
+    +reward.custom_reward_function.reward_kwargs.output_format="$OUTPUT_FORMAT"
+)
+if [[ "$REWARD" == toolrl ]]; then
+    REWARD_ARGS+=(
+        +reward.custom_reward_function.reward_kwargs.matching="$MATCHING"
+        +reward.custom_reward_function.reward_kwargs.total_training_steps='${trainer.total_training_steps}'
+    )
+fi
+TRAINER=(
+    trainer.total_training_steps="$TOTAL_STEPS"
+    trainer.total_epochs="$TOTAL_EPOCHS"
+    trainer.n_gpus_per_node="$N_GPUS_PER_NODE"
+    trainer.nnodes="$NNODES"
+    trainer.save_freq="$SAVE_FREQ"
+    trainer.test_freq="$TEST_FREQ"
+    trainer.max_actor_ckpt_to_keep="$MAX_CKPT_TO_KEEP"
+    trainer.val_before_train=True
+    trainer.project_name="$PROJECT_NAME"
+    trainer.experiment_name="$EXPERIMENT_NAME"
+    trainer.logger="$LOGGER"
+)
+ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
+
+preflight "${ARGS[@]}" "$@"
+python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

@@ -1,0 +1,201 @@
+"""Every recipe composes against the installed verl (0.9.1) on CPU and carries the papers' values.
+
+The override lists come from the recipes themselves (``PRINT_ARGS=1``, recipes/common.sh), so the
+config checked here is the one ``main_ppo`` would get. Composition goes through
+``toolzero_verl.preflight.compose``: verl's ``ppo_trainer`` Hydra config, interpolations resolved,
+verl's own ``validate_config``. One test runs ``DRY_RUN=1 bash recipes/qwen7b_ggrpo.sh`` end to end,
+and one shows that a failed preflight never reaches ``main_ppo``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolzero_verl import preflight
+from toolzero_verl.demo import recipe_overrides, subprocess_env
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = REPO / "recipes"
+
+# What each recipe must compose to: (config key, value). Sources: Tool Zero (GG-GRPO recipes),
+# ToolRL (toolrl recipe); see docs/recipes.md.
+GG_GRPO = {
+    "algorithm.adv_estimator": "grpo",
+    "algorithm.use_kl_in_reward": False,
+    "actor_rollout_ref.actor.use_kl_loss": False,
+    "actor_rollout_ref.rollout.name": "vllm",
+    "actor_rollout_ref.rollout.n": 8,
+    "actor_rollout_ref.rollout.temperature": 0.8,
+    "data.train_batch_size": 128,
+    "actor_rollout_ref.actor.optim.lr": 5e-7,
+    "actor_rollout_ref.actor.optim.lr_scheduler_type": "cosine",
+    "actor_rollout_ref.actor.clip_ratio": 0.2,
+    "data.max_prompt_length": 2048,
+    "data.max_response_length": 2048,
+    "actor_rollout_ref.rollout.prompt_length": 2048,  # interpolated from data.max_prompt_length
+    "actor_rollout_ref.rollout.response_length": 2048,
+    "reward.reward_manager.name": "toolzero",
+    "reward.custom_reward_function.reward_kwargs.reward": "gg_grpo",
+    "reward.custom_reward_function.reward_kwargs.output_format": "answer",
+    "reward.custom_reward_function.reward_kwargs.schedule": "sigmoid",
+    "reward.custom_reward_function.reward_kwargs.kappa": 0.1,
+    "reward.custom_reward_function.reward_kwargs.midpoint": 25,
+    "trainer.total_training_steps": 200,
+    "reward.custom_reward_function.reward_kwargs.total_training_steps": 200,  # resolved interpolation
+}
+EXPECTED = {
+    "qwen7b_ggrpo": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-7B",
+        "trainer.nnodes": 1,
+        "trainer.n_gpus_per_node": 8,
+    },
+    "qwen32b_ggrpo": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-32B",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size": 4,
+        "trainer.nnodes": 4,
+        "trainer.n_gpus_per_node": 8,
+    },
+    "toolrl_qwen_grpo": {
+        "algorithm.adv_estimator": "grpo",
+        "actor_rollout_ref.rollout.name": "vllm",
+        "data.train_batch_size": 512,
+        "actor_rollout_ref.rollout.n": 4,
+        "actor_rollout_ref.actor.optim.lr": 1e-6,
+        "data.max_prompt_length": 2048,
+        "data.max_response_length": 1024,
+        "actor_rollout_ref.rollout.temperature": 1.0,
+        "reward.reward_manager.name": "toolzero",
+        "reward.custom_reward_function.reward_kwargs.reward": "toolrl",
+        "reward.custom_reward_function.reward_kwargs.output_format": "toolrl",
+        "reward.custom_reward_function.reward_kwargs.matching": "greedy",
+        "trainer.total_training_steps": 105,
+        "trainer.total_epochs": 15,
+    },
+    "smoke": {
+        "algorithm.adv_estimator": "grpo",
+        "actor_rollout_ref.actor.use_kl_loss": False,
+        "actor_rollout_ref.rollout.name": "vllm",
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-0.5B",
+        "data.train_batch_size": 8,
+        "actor_rollout_ref.rollout.n": 4,
+        "trainer.total_training_steps": 4,
+        "trainer.n_gpus_per_node": 1,
+        "reward.reward_manager.name": "toolzero",
+        "reward.custom_reward_function.reward_kwargs.reward": "gg_grpo",
+        "reward.custom_reward_function.reward_kwargs.midpoint": 2,
+        "reward.custom_reward_function.reward_kwargs.total_training_steps": 4,
+    },
+}
+
+
+def args_of(recipe: str, tmp_path: Path, **env: str) -> list[str]:
+    return recipe_overrides(RECIPES / f"{recipe}.sh", {"DATA_DIR": str(tmp_path / "data"), **env})
+
+
+def composed(recipe: str, tmp_path: Path, *extra: str, **env: str):
+    return preflight.compose(args_of(recipe, tmp_path, **env) + list(extra))
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_recipe_composes_with_the_papers_values(recipe, tmp_path):
+    cfg = composed(recipe, tmp_path)
+    for key, want in EXPECTED[recipe].items():
+        assert preflight.get(cfg, key) == want, key
+    assert preflight.reward_manager_class(cfg).__name__ == "ToolZeroRewardManager"
+    assert preflight.check_reward_options(cfg) == []
+    assert preflight.check_total_steps(cfg) == []
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_recipe_uses_only_verl_09_reward_keys(recipe, tmp_path):
+    args = args_of(recipe, tmp_path)
+    reward_parts = ("custom_reward_function", "reward_manager", "reward_model", "reward_kwargs")
+    reward_args = [a for a in args if any(p in a.split("=", 1)[0] for p in reward_parts)]
+    assert reward_args and all(a.lstrip("+").startswith("reward.") for a in reward_args), reward_args
+    cfg = preflight.compose(args)
+    # The legacy keys 0.9 silently ignores stay at their null defaults.
+    assert cfg.custom_reward_function.path is None
+    assert cfg.reward_model.reward_manager is None
+
+
+def test_environment_variables_and_extra_arguments_override_defaults(tmp_path):
+    cfg = composed(
+        "qwen7b_ggrpo", tmp_path, "trainer.save_freq=7", LR="1e-6", KAPPA="0.2", MIDPOINT="40", TOTAL_STEPS="300"
+    )
+    assert cfg.actor_rollout_ref.actor.optim.lr == 1e-6
+    kwargs = preflight.reward_options(cfg)
+    assert (kwargs["kappa"], kwargs["midpoint"], kwargs["total_training_steps"]) == (0.2, 40, 300)
+    assert cfg.trainer.save_freq == 7
+
+
+@pytest.mark.parametrize(
+    ("env", "want"),
+    [
+        ({"REWARD": "binary"}, {"reward": "binary", "output_format": "answer"}),
+        ({"REWARD": "toolrl", "OUTPUT_FORMAT": "toolrl"}, {"reward": "toolrl", "output_format": "toolrl"}),
+        ({"SCHEDULE": "constant_general"}, {"schedule": "constant_general"}),
+        ({"SCHEDULE": "constant_strict"}, {"schedule": "constant_strict"}),
+        ({"SCHEDULE": "linear"}, {"schedule": "linear"}),
+    ],
+)
+def test_reward_switches_and_schedule_ablations_compose_with_valid_options(env, want, tmp_path):
+    cfg = composed("qwen7b_ggrpo", tmp_path, **env)
+    kwargs = preflight.reward_options(cfg)
+    assert {k: kwargs[k] for k in want} == want
+    assert preflight.check_reward_options(cfg) == []
+    if env.get("REWARD") == "binary":  # GG-GRPO-only options are not passed to other rewards
+        assert "kappa" not in kwargs and "midpoint" not in kwargs
+
+
+def test_smoke_recipe_converts_the_bundled_examples_on_first_use(tmp_path):
+    args_of("smoke", tmp_path)
+    assert (tmp_path / "data" / "train.parquet").is_file()
+    cfg = composed("smoke", tmp_path)
+    assert preflight.check_data(cfg) == []
+
+
+def test_dry_run_of_the_7b_recipe_prints_the_effective_config(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path)}
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "dry run OK" in out.stdout
+    assert "toolzero_verl.reward_manager.ToolZeroRewardManager" in out.stdout
+    for line in ("adv_estimator: grpo", "lr_scheduler_type: cosine", "temperature: 0.8", "train_batch_size: 128"):
+        assert line in out.stdout, line
+
+
+def test_misspelled_key_fails_the_dry_run_with_hydras_error(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path)}
+    out = subprocess.run(
+        ["bash", str(RECIPES / "qwen7b_ggrpo.sh"), "actor_rollout_ref.rollout.temprature=0.5"],
+        env=env, capture_output=True, text=True,
+    )
+    assert out.returncode != 0
+    assert "Could not override 'actor_rollout_ref.rollout.temprature'" in out.stderr
+    assert "dry run OK" not in out.stdout
+
+
+def test_failed_preflight_never_starts_main_ppo(tmp_path):
+    """A `python3` shim records every invocation: only the preflight may run, never verl.trainer.main_ppo."""
+    shim_dir, log = tmp_path / "bin", tmp_path / "python3.log"
+    shim_dir.mkdir()
+    shim = shim_dir / "python3"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    env = {**subprocess_env(), "DATA_DIR": str(tmp_path / "missing"), "CUDA_VISIBLE_DEVICES": ""}
+    env["PATH"] = f"{shim_dir}{os.pathsep}{env['PATH']}"
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "[data] data.train_files:" in out.stderr and "does not exist" in out.stderr
+    assert "[gpus] no CUDA GPU visible" in out.stderr
+    assert "not launching" in out.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.preflight check -- ")
+    assert "verl.trainer.main_ppo" not in log.read_text()

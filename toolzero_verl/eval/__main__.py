@@ -1,0 +1,7 @@
+"""``python -m toolzero_verl.eval`` = ``toolzero-eval``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

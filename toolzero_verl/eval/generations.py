@@ -1,0 +1,172 @@
+"""Generations JSONL: reading it (malformed lines reported and skipped) and joining it to parquet rows.
+
+The schema (one JSON object per line, UTF-8):
+
+- a key saying which row the text answers, one of
+  - ``"index"``: an integer equal to the row's ``extra_info.index`` (what ``toolzero-prep`` writes), or
+  - ``"id"``: a string equal to the row's ``extra_info.id`` (what ``bfcl-prompts`` writes: the BFCL
+    id such as ``"simple_12"``) or, failing that, to a top-level ``id`` column;
+- the decoded model text (special tokens skipped, as verl decodes it) under ``"response"``. BFCL's own
+  result files use ``"result"``; ``"output"``, ``"completion"`` and ``"text"`` are accepted too.
+  ``"responses"``: a list of strings holds several samples of one prompt at once.
+- any other key (``"prompt"``, ``"model"``, ...) is ignored.
+
+Several lines with the same key are several samples of one prompt: every metric is then the mean
+over samples (accuracy = mean per-sample accuracy, i.e. pass@1 estimated from ``n`` samples).
+
+A line that is not JSON, not an object, has no usable key or no response string is *malformed*: it
+is skipped and reported with its line number and reason, never raised.
+
+>>> import io
+>>> gens = read_generations(io.StringIO('{"index": 0, "response": "hi"}\\nnot json\\n{"id": "x"}\\n'))
+>>> [(g.key, g.response) for g in gens.items], [(m.line, m.reason) for m in gens.malformed]
+([(('index', 0), 'hi')], [(2, 'not_json'), (3, 'no_response')])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterable, Mapping, Sequence
+
+RESPONSE_KEYS = ("response", "result", "output", "completion", "text")  # first one present wins
+MAX_REPORTED_LINES = 20  # malformed / unmatched lines listed by line number in reports; all are counted
+
+Key = tuple[str, Any]  # ("index", 3) or ("id", "simple_12")
+
+
+@dataclass(frozen=True)
+class Generation:
+    key: Key
+    response: str
+    line: int  # 1-based line number in the file
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    reason: str  # not_json | not_object | no_key | bad_key | no_response | unknown_key | ...
+    detail: str = ""
+
+
+@dataclass
+class Generations:
+    items: list[Generation] = field(default_factory=list)
+    malformed: list[BadLine] = field(default_factory=list)
+    blank_lines: int = 0
+
+
+def _key(obj: Mapping[str, Any]) -> Key | str:
+    """The line's key, or the reason it has none."""
+    if "index" in obj:
+        idx = obj["index"]
+        if isinstance(idx, bool) or not isinstance(idx, (int, float, str)):
+            return "bad_key"
+        try:  # tolerate 3.0 and "3" (some writers stringify), reject 3.5
+            as_int = int(idx) if not isinstance(idx, float) or idx.is_integer() else None
+        except ValueError:
+            as_int = None
+        return ("index", as_int) if as_int is not None else "bad_key"
+    if "id" in obj:
+        ident = obj["id"]
+        if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+            return "bad_key"
+        return ("id", str(ident))
+    return "no_key"
+
+
+def _responses(obj: Mapping[str, Any]) -> list[str] | None:
+    if "responses" in obj:
+        many = obj["responses"]
+        if isinstance(many, list) and many and all(isinstance(r, str) for r in many):
+            return list(many)
+        return None
+    for name in RESPONSE_KEYS:
+        if name in obj:
+            return [obj[name]] if isinstance(obj[name], str) else None
+    return None
+
+
+def parse_lines(lines: Iterable[str]) -> Generations:
+    """Parse JSONL lines; never raises on content."""
+    out = Generations()
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            out.blank_lines += 1
+            continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            out.malformed.append(BadLine(n, "not_json", str(exc)[:120]))
+            continue
+        if not isinstance(obj, dict):
+            out.malformed.append(BadLine(n, "not_object", type(obj).__name__))
+            continue
+        key = _key(obj)
+        if isinstance(key, str):
+            out.malformed.append(BadLine(n, key))
+            continue
+        responses = _responses(obj)
+        if responses is None:
+            out.malformed.append(BadLine(n, "no_response", f"needs a string under one of {RESPONSE_KEYS} or a 'responses' list"))
+            continue
+        out.items.extend(Generation(key, r, n) for r in responses)
+    return out
+
+
+def read_generations(source: str | os.PathLike | IO[str]) -> Generations:
+    """Read a generations JSONL file (path or open text stream). Undecodable bytes are replaced."""
+    if hasattr(source, "read"):
+        return parse_lines(source)  # type: ignore[arg-type]
+    with open(source, encoding="utf-8", errors="replace") as fh:
+        return parse_lines(fh)
+
+
+# --- joining ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Joined:
+    """Generations per row position, plus what could not be joined."""
+
+    by_row: dict[int, list[Generation]]
+    unmatched: list[BadLine]
+    missing_rows: list[int]  # row positions without any generation
+
+
+def row_keys(row: Mapping[str, Any]) -> list[Key]:
+    """The keys a row answers to: ``("index", extra_info.index)`` and ``("id", extra_info.id or id)``."""
+    extra = row.get("extra_info")
+    extra = extra if isinstance(extra, Mapping) else {}
+    keys: list[Key] = []
+    idx = extra.get("index")
+    if isinstance(idx, int) and not isinstance(idx, bool):
+        keys.append(("index", idx))
+    ident = extra.get("id", row.get("id"))
+    if ident is not None and ident != "":
+        keys.append(("id", str(ident)))
+    return keys
+
+
+def join(rows: Sequence[Mapping[str, Any]], gens: Generations) -> Joined:
+    """Attach generations to rows by key. A key shared by several rows is ambiguous: its lines are
+    reported (reason ``ambiguous_key``) instead of being attached to an arbitrary row."""
+    owners: dict[Key, list[int]] = defaultdict(list)
+    for pos, row in enumerate(rows):
+        for key in row_keys(row):
+            owners[key].append(pos)
+    by_row: dict[int, list[Generation]] = defaultdict(list)
+    unmatched: list[BadLine] = []
+    for g in gens.items:
+        found = owners.get(g.key)
+        if not found:
+            unmatched.append(BadLine(g.line, "unknown_key", f"{g.key[0]}={g.key[1]!r} matches no row"))
+        elif len(found) > 1:
+            unmatched.append(BadLine(g.line, "ambiguous_key", f"{g.key[0]}={g.key[1]!r} matches {len(found)} rows"))
+        else:
+            by_row[found[0]].append(g)
+    missing = [pos for pos in range(len(rows)) if pos not in by_row]
+    return Joined(dict(by_row), unmatched, missing)

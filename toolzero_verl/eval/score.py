@@ -1,0 +1,385 @@
+"""Score generations against parquet rows with the training scorer; aggregate per source and category.
+
+Every response goes through the same code as a training reward: the output format's parser
+(:mod:`toolzero_verl.formats`), the BFCL-semantics matcher (:func:`toolzero_verl.matching.ast_match`)
+and :func:`toolzero_verl.compute_score` with ``extra_info["split"] = "test"`` (so GG-GRPO uses σ = 1
+and its ``ast`` component *is* the strict accuracy). On top of the reward we record the BFCL error
+string of each failure and its report kind (:mod:`toolzero_verl.eval.errors`).
+
+Categories come from the reference's structure: ``no_call`` (no gold call), ``single`` (one call,
+one tool offered), ``multiple`` (one call, several tools), ``parallel`` (several calls, one tool),
+``parallel_multiple`` (several calls, several tools) - BFCL's single-turn categories. Rows whose
+``extra_info.category`` is ``live_relevance`` are ``relevance``: correct iff some call is made
+(BFCL §1.5; the reference has no answer key).
+
+>>> gt = '{"calls": [{"name": "f", "arguments": {"x": 1}}]}'
+>>> rows = [{"data_source": "demo", "reward_model": {"ground_truth": gt}, "extra_info": {"index": 0}}]
+>>> from toolzero_verl.eval.generations import parse_lines
+>>> report = score_rows(rows, parse_lines(['{"index": 0, "response": "<think></think><answer>[f(x=1)]</answer>"}']))
+>>> report.overall.accuracy, report.by_category["single"].n
+(1.0, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from ..formats import get_format
+from ..ground_truth import GroundTruth, load_ground_truth
+from ..matching import CANNOT_FIND_MATCH, ast_match
+from ..rewards import get_reward
+from ..scoring import DEFAULT_FORMAT, DEFAULT_REWARD, compute_score
+from . import errors
+from .generations import MAX_REPORTED_LINES, Generations, join
+
+CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance")
+RELEVANCE_SOURCES = frozenset({"live_relevance"})  # BFCL categories scored "some call made"
+FALLBACK_FORMAT = "answer"  # rows that do not say which format they were prompted with (SPEC §2 default)
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """What to score with. ``output_format=None``: each row's ``extra_info.output_format`` (written by
+    ``toolzero-prep`` / ``bfcl-prompts``), else the reward's default format."""
+
+    reward: str = DEFAULT_REWARD
+    output_format: str | None = None
+    reward_kwargs: tuple[tuple[str, Any], ...] = ()
+    partial: bool = False  # True: rows without a generation are left out instead of counted wrong
+
+
+@dataclass(frozen=True)
+class RowContext:
+    pos: int
+    key: str  # how the row is named in reports: its id, else its index, else its position
+    data_source: str
+    category: str
+    gt_raw: Any
+    gt: GroundTruth
+    output_format: str
+    extra: Mapping[str, Any]
+
+    @property
+    def expects_any_call(self) -> bool:
+        return self.category == "relevance"
+
+
+@dataclass(frozen=True)
+class ResponseScore:
+    row: RowContext
+    correct: bool
+    parse_ok: bool
+    error: str | None  # BFCL error string (or an evaluator one from errors.py)
+    detail: str | None  # the sub-error explaining a parallel cannot_find_match
+    kind: str | None  # report column (errors.KINDS)
+    components: dict[str, float]
+    line: int | None  # generations line, None for a missing generation
+
+
+@dataclass
+class GroupStats:
+    """Sums over the responses of one group; means are computed on output."""
+
+    n: int = 0
+    rows: int = 0
+    correct: float = 0.0
+    parse_failures: int = 0
+    components: dict[str, float] = field(default_factory=dict)
+    kinds: Counter = field(default_factory=Counter)
+    bfcl_errors: Counter = field(default_factory=Counter)
+
+    def add(self, s: ResponseScore, weight: float) -> None:
+        self.n += 1
+        self.correct += weight * s.correct
+        self.parse_failures += not s.parse_ok
+        for k, v in s.components.items():
+            self.components[k] = self.components.get(k, 0.0) + weight * v
+        if s.kind:
+            self.kinds[s.kind] += 1
+            self.bfcl_errors[s.error or "?"] += 1
+
+    @property
+    def accuracy(self) -> float:
+        """Per-row mean of per-sample accuracy (plain accuracy with one sample per row)."""
+        return self.correct / self.rows if self.rows else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "responses": self.n,
+            "accuracy": self.accuracy,
+            "parse_failure_rate": self.parse_failures / self.n if self.n else math.nan,
+            "components": {k: v / self.rows for k, v in self.components.items()} if self.rows else {},
+            "errors": dict(sorted(self.kinds.items(), key=lambda kv: list(errors.KINDS).index(kv[0]))),
+            "bfcl_errors": dict(self.bfcl_errors.most_common()),
+        }
+
+
+@dataclass
+class Report:
+    options: ScoreOptions
+    reward_keys: tuple[str, ...]
+    counts: dict[str, int]
+    overall: GroupStats
+    by_data_source: dict[str, GroupStats]
+    by_category: dict[str, GroupStats]
+    failures: list[ResponseScore]
+    malformed: list  # generations.BadLine, first MAX_REPORTED_LINES
+    unmatched: list
+    bad_rows: list[tuple[int, str]]  # (row position, reason) of rows whose ground truth does not load
+    scores: list[ResponseScore] = field(repr=False, default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": {
+                "reward": self.options.reward,
+                "output_format": self.options.output_format or "per row",
+                "reward_kwargs": dict(self.options.reward_kwargs),
+                "partial": self.options.partial,
+            },
+            "counts": dict(self.counts),
+            "overall": self.overall.to_dict(),
+            "by_data_source": {k: v.to_dict() for k, v in self.by_data_source.items()},
+            "by_category": {k: v.to_dict() for k, v in self.by_category.items()},
+            "malformed_lines": [vars(b) for b in self.malformed],
+            "unmatched_lines": [vars(b) for b in self.unmatched],
+            "bad_ground_truth_rows": [{"row": r, "reason": why} for r, why in self.bad_rows],
+            "failures": [failure_dict(s) for s in self.failures],
+        }
+
+
+def failure_dict(s: ResponseScore) -> dict[str, Any]:
+    return {
+        "key": s.row.key,
+        "data_source": s.row.data_source,
+        "category": s.row.category,
+        "error": s.error,
+        "detail": s.detail,
+        "kind": s.kind,
+        "line": s.line,
+    }
+
+
+# --- rows -------------------------------------------------------------------------------------------
+
+
+def load_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a verl parquet as plain Python dicts (pyarrow, no pandas/numpy objects)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(str(path)).to_pylist()
+
+
+def structural_category(gt: GroundTruth) -> str:
+    """BFCL's single-turn category from the reference's shape (tools offered x gold calls)."""
+    n = len(gt.calls)
+    if n == 0:
+        return "no_call"
+    n_tools = len(gt.tools) if gt.tools else len({c.name for c in gt.calls})
+    if n == 1:
+        return "multiple" if n_tools > 1 else "single"
+    return "parallel_multiple" if n_tools > 1 else "parallel"
+
+
+def row_context(pos: int, row: Mapping[str, Any], options: ScoreOptions) -> RowContext:
+    """Raises ValueError when the row has no usable ground truth."""
+    rm = row.get("reward_model")
+    if not isinstance(rm, Mapping) or "ground_truth" not in rm:
+        raise ValueError("no reward_model.ground_truth")
+    gt = load_ground_truth(rm["ground_truth"])
+    extra = row.get("extra_info")
+    extra = extra if isinstance(extra, Mapping) else {}
+    category = "relevance" if extra.get("category") in RELEVANCE_SOURCES else structural_category(gt)
+    fmt = options.output_format or extra.get("output_format") or DEFAULT_FORMAT.get(options.reward, FALLBACK_FORMAT)
+    get_format(fmt)  # fail early on an unknown name
+    ident = extra.get("id", row.get("id"))
+    key = str(ident) if ident not in (None, "") else (str(extra["index"]) if "index" in extra else f"row{pos}")
+    return RowContext(pos, key, str(row.get("data_source", "")), category, rm["ground_truth"], gt, fmt, extra)
+
+
+# --- one response -------------------------------------------------------------------------------------
+
+
+def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: int | None = None) -> ResponseScore:
+    """Score one response; never raises on model text."""
+    fmt = get_format(ctx.output_format)
+    response = response if isinstance(response, str) else ""
+    parsed = fmt.parse(response, ctx.gt.known_names)
+    detail = None
+    if ctx.expects_any_call:
+        correct = bool(parsed.calls)
+        error = None if correct else errors.RELEVANCE_FAILED
+    elif ctx.gt.calls and not parsed.parse_ok:
+        correct, error = False, errors.DECODER_FAILED  # as BFCL: an undecodable answer on a call turn
+    else:
+        match = ast_match(parsed.calls, ctx.gt)
+        correct, error = match.ok, match.error
+        if error == CANNOT_FIND_MATCH:
+            detail = errors.parallel_detail(parsed.calls, ctx.gt)
+    extra = {**ctx.extra, "split": "test"}  # validation semantics: GG-GRPO's σ = 1
+    components = compute_score(
+        ctx.data_source, response, ctx.gt_raw, extra,
+        reward=options.reward, output_format=ctx.output_format, **dict(options.reward_kwargs),
+    )
+    kind = errors.classify(error, detail, len(parsed.calls))
+    return ResponseScore(ctx, correct, parsed.parse_ok, error, detail, kind, components, line)
+
+
+# --- many -------------------------------------------------------------------------------------------
+
+
+def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: ScoreOptions = ScoreOptions()) -> Report:
+    """Join, score and aggregate. Malformed lines, unknown keys and bad ground truths are counted and
+    reported; rows without a generation count as failures (``no_generation``) unless ``partial``."""
+    spec = get_reward(options.reward)
+    spec.make_config(dict(options.reward_kwargs))  # unknown reward options fail before any work
+    joined = join(rows, gens)
+    scores: list[ResponseScore] = []
+    bad_rows: list[tuple[int, str]] = []
+    missing = 0
+    for pos, row in enumerate(rows):
+        gen_list = joined.by_row.get(pos)
+        if gen_list is None and options.partial:
+            continue
+        try:
+            ctx = row_context(pos, row, options)
+        except ValueError as exc:
+            bad_rows.append((pos, str(exc)[:200]))
+            continue
+        if gen_list is None:
+            missing += 1
+            s = score_response(ctx, "", options)
+            scores.append(ResponseScore(ctx, False, True, errors.NO_GENERATION, None, "no_generation", s.components, None))
+            continue
+        scores.extend(score_response(ctx, g.response, options, g.line) for g in gen_list)
+
+    overall, by_source, by_cat = GroupStats(), {}, {c: GroupStats() for c in CATEGORIES}
+    per_row = Counter(s.row.pos for s in scores)
+    seen: set[int] = set()
+    for s in scores:
+        weight = 1.0 / per_row[s.row.pos]  # several samples of one row share one row's weight
+        groups = (overall, by_source.setdefault(s.row.data_source, GroupStats()), by_cat[s.row.category])
+        for g in groups:
+            g.add(s, weight)
+        if s.row.pos not in seen:
+            seen.add(s.row.pos)
+            for g in groups:
+                g.rows += 1
+    by_cat = {c: g for c, g in by_cat.items() if g.n}
+    counts = {
+        "rows": len(rows),
+        "rows_scored": len(seen),
+        "rows_without_generation": len(joined.missing_rows),
+        "rows_counted_as_missing": missing,
+        "rows_bad_ground_truth": len(bad_rows),
+        "generation_lines_used": sum(len(v) for v in joined.by_row.values()),
+        "malformed_lines": len(gens.malformed),
+        "unmatched_lines": len(joined.unmatched),
+        "responses_scored": len(scores),
+    }
+    failures = [s for s in scores if not s.correct]
+    return Report(
+        options, spec.keys, counts, overall, dict(sorted(by_source.items())), by_cat, failures,
+        gens.malformed[:MAX_REPORTED_LINES], joined.unmatched[:MAX_REPORTED_LINES], bad_rows, scores,
+    )
+
+
+# --- text output ------------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return "   -  " if x != x else f"{100 * x:6.2f}"
+
+
+def format_groups(title: str, groups: Mapping[str, GroupStats], report: Report) -> str:
+    """A fixed-width table: accuracy, parse failures, reward component means, error kinds."""
+    comp_keys = [k for k in report.reward_keys if not _constant(report, k)]
+    kinds = [k for k in errors.KINDS if any(g.kinds.get(k) for g in groups.values())]
+    name_w = max([len(title)] + [len(k) for k in groups] + [7])
+    head = f"{title:<{name_w}}  {'rows':>6}  {'acc%':>6}  {'parse%':>6}"
+    head += "".join(f"  {k:>9}" for k in comp_keys)
+    head += "".join(f"  {errors.KINDS[k]:>8}" for k in kinds)
+    lines = [head, "-" * len(head)]
+    for name, g in list(groups.items()) + [("all", report.overall)]:
+        d = g.to_dict()
+        line = f"{name:<{name_w}}  {g.rows:>6}  {_pct(g.accuracy)}  {_pct(d['parse_failure_rate'])}"
+        line += "".join(f"  {d['components'].get(k, math.nan):>{max(9, len(k))}.3f}" for k in comp_keys)
+        line += "".join(f"  {g.kinds.get(k, 0):>8}" for k in kinds)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+ALWAYS_SHOWN = ("score", "format")
+
+
+def _constant(report: Report, key: str) -> bool:
+    """Component keys equal on every response (σ = 1, step = -1) add nothing to a table."""
+    if key in ALWAYS_SHOWN:
+        return False
+    values = {s.components.get(key) for s in report.scores}
+    return len(values) <= 1
+
+
+def format_report(report: Report, max_failures: int = 50) -> str:
+    c = report.counts
+    parts = [
+        f"reward={report.options.reward}  output_format={report.options.output_format or 'per row'}  "
+        f"rows={c['rows']}  scored={c['rows_scored']}  responses={c['responses_scored']}",
+        format_groups("data_source", report.by_data_source, report),
+        format_groups("category", report.by_category, report),
+    ]
+    parts.append(format_problems(report, max_failures))
+    return "\n\n".join(p for p in parts if p)
+
+
+def format_problems(report: Report, max_failures: int, rename=None) -> str:
+    """Skipped lines and rows, missing generations, then failing responses with their reason.
+
+    ``rename(error, row)`` may restate an error string (bfcl uses it for BFCL's per-category names).
+    """
+    c = report.counts
+    out = []
+    if c["malformed_lines"]:
+        out.append(f"skipped {c['malformed_lines']} malformed generation line(s):")
+        out += [f"  line {b.line}: {b.reason} {b.detail}".rstrip() for b in report.malformed]
+    if c["unmatched_lines"]:
+        out.append(f"skipped {c['unmatched_lines']} generation line(s) that match no row:")
+        out += [f"  line {b.line}: {b.reason} {b.detail}".rstrip() for b in report.unmatched]
+    if c["rows_bad_ground_truth"]:
+        out.append(f"skipped {c['rows_bad_ground_truth']} row(s) whose ground truth does not load:")
+        out += [f"  row {r}: {why}" for r, why in report.bad_rows[:20]]
+    if c["rows_without_generation"]:
+        how = "left out (--partial)" if report.options.partial else "counted as failures (no_generation)"
+        out.append(f"{c['rows_without_generation']} row(s) have no generation: {how}")
+    fails = [f for f in report.failures if f.kind != "no_generation"]
+    if fails and max_failures:
+        out.append(f"failing responses ({len(fails)}; showing {min(len(fails), max_failures)}):")
+        for s in fails[:max_failures]:
+            error = rename(s.error, s.row) if rename else s.error
+            why = f"{error}" + (f" ({s.detail})" if s.detail else "")
+            out.append(f"  {s.row.key} [{s.row.data_source}/{s.row.category}]: {why}")
+    return "\n".join(out)
+
+
+def write_json(data: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write metrics JSON (NaN, e.g. the accuracy of an empty group, becomes null)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(_nan_to_none(data), fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def _nan_to_none(obj: Any) -> Any:
+    if isinstance(obj, float) and obj != obj:
+        return None
+    if isinstance(obj, Mapping):
+        return {str(k): _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_nan_to_none(v) for v in obj]
+    return obj
