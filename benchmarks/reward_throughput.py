@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from toolzero_verl import compute_score
+from toolzero_verl.formats import get_format
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "toolrl" / "rlla_rl_test80.json"
 THINK = "<think> I should call the right tool with the right arguments. </think>"
@@ -68,6 +69,14 @@ def _variants(gt: str, rng: random.Random) -> list[str]:
     out.append("")
     rng.shuffle(out)
     return out
+
+
+def _as_answer(response: str) -> str:
+    """A toolrl-format response re-rendered in the answer format when it parses; else unchanged."""
+    parsed = get_format("toolrl").parse(response)
+    if not parsed.parse_ok or not response.startswith("<think>"):
+        return response
+    return get_format("answer").render(parsed.calls, parsed.text if not parsed.calls else None, think=THINK[7:-8])
 
 
 def build_mix(rows: list[dict], n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -118,10 +127,14 @@ def main() -> None:
         return rlla.compute_score("rlla", "<|im_start|>assistant\n" + resp + "<|im_end|>", gt,
                                   {"experiment_name": "qwen2.5-7b"})
 
+    # The same responses in Tool Zero's `answer` format (Python-syntax calls, read with ast.parse):
+    # what a GG-GRPO run with the default format scores. Broken responses stay as they are.
+    answer_of = {r: _as_answer(r) for r, _ in mix}
     ours = {
         "toolrl": lambda r, g: compute_score("rlla", r, g, extra_train, reward="toolrl"),
         "gg_grpo": lambda r, g: compute_score("rlla", r, g, extra_train, reward="gg_grpo", output_format="toolrl"),
         "binary": lambda r, g: compute_score("rlla", r, g, extra_train, reward="binary", output_format="toolrl"),
+        "gg_grpo (answer fmt)": lambda r, g: compute_score("rlla", answer_of[r], g, extra_train),
     }
     fns = {"rlla (verl in-tree)": run_rlla, **ours}
     with contextlib.redirect_stdout(sink):  # rlla prints 1 call in 64; redirect once, outside the timings

@@ -52,7 +52,6 @@ from .irrelevance import relabel
 from .sample import Message, Sample
 from .xlam import NO_CALL_ANSWER
 
-KINDS = ("concat", "reintroduce", "clarify", "correct")
 SYNTHETIC_RESULT = {"status": "success"}  # what a derived dialogue's tool turn reports for a call
 MISSING_REQUIRED_ERROR = "missing required parameter"
 REINTRODUCE_TEMPLATE = "The function{s} {names} {verb} available now. Please try my request again."
@@ -62,7 +61,7 @@ MAX_PARTNER_TRIES = 32  # concat: candidate partners examined per sample
 PERTURBED_STRING_LENGTH = 5
 # Words dropped together with a value cut from the user turn ("... code NRT" -> "... code",
 # "flights on 2024-09-03 for two" -> "flights for two").
-LEADING_WORDS = ("in", "on", "at", "for", "from", "to", "of", "with", "by", "about", "named", "called", "as", "is")
+LEADING_WORDS = ("and", "or", "in", "on", "at", "for", "from", "to", "of", "with", "by", "about", "named", "called", "as", "is")
 _WORD = "A-Za-z0-9_"
 _PAIRS = {'"': '"', "'": "'", "(": ")", "[": "]", "`": "`", "\u201c": "\u201d"}
 
@@ -182,7 +181,7 @@ def cut_value(text: str, value: str) -> str | None:
     'Find flights from LIS to OSL for two adults.'
     >>> cut_value('Define the word "serendipity".', "serendipity")
     'Define the word.'
-    >>> cut_value("Is 7 prime? And 17?", "7") is None  # 7 occurs once as a token, but the result must lack it
+    >>> cut_value("Sunrise at (64.1466, -21.9426)?", "64.1466") is None  # would leave "(, -21.9426)"
     True
     """
     hits = list(re.finditer(rf"(?<![{_WORD}]){re.escape(value)}(?![{_WORD}])", text, re.IGNORECASE))
@@ -199,7 +198,14 @@ def cut_value(text: str, value: str) -> str | None:
     out = re.sub(r"\s+([?.!,;:])", r"\1", out).strip()
     if value.lower() in out.lower() or len(re.findall(r"[A-Za-z]{2,}", out)) < 2:
         return None
-    if any(p in out for p in ("()", "[]", '""', "''", "``", ",,", ",.", ",?")):
+    # Clean = the cut joins two words, or ends a clause/sentence: "code NRT?" -> "code?", never "(, -21.9)".
+    before, after = head[-1:], tail[:1]
+    if not (before == "" or before.isalnum() or before in ".!?)]\"'\u201d") or not (
+            after == "" or after.isalnum() or after in ".!?,;(\"'\u201c"):
+        return None
+    if before == "" and not after.isalnum():
+        return None
+    if re.search(r"\d\W*$", head) and re.search(r"^\W*[-+]?\d", tail):  # one number of a list: "1.5, (2.5), 3"
         return None
     return out
 

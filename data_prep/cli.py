@@ -11,6 +11,7 @@ import sys
 
 from toolzero_verl.formats import FORMATS
 
+from .devices import DEVICE_SPLITS, DeviceConfig
 from .mix import PRESETS
 from .pipeline import REQUIRED_POLICIES, PrepConfig, run
 from .reader import CorpusFormatError
@@ -21,7 +22,8 @@ EPILOG = """\
 Outputs: OUT/train.parquet, OUT/test.parquet (verl RLHFDataset rows: data_source, prompt, ability,
 reward_model{style, ground_truth}, extra_info{split, index, source, source_id, ...}) and OUT/report.json
 (per source: read, written train/test, rejected by reason, deduplicated, conflicts, not selected;
-read = written + rejected + deduplicated + not selected). Files are replaced atomically.
+read + derived = written + rejected + deduplicated + not selected; per data device: selected, applied,
+derived, ineligible by reason). Files are replaced atomically.
 
 Download the corpora yourself (docs/data.md): ToolACE data.json (Team-ACE/ToolACE, Apache-2.0);
 xlam_function_calling_60k.json (Salesforce/xlam-function-calling-60k, CC-BY-4.0, gated);
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--test-size", type=float, default=0.05, metavar="X",
                      help="test split: a fraction below 1 or a number of rows (per source in proportion, whole "
                      "dialogues, no duplicate on both sides). Default: 0.05")
-    sel.add_argument("--seed", type=int, default=42, help="seed for mixing, splitting and ordering. Default: 42")
+    sel.add_argument("--seed", type=int, default=42, help="seed for mixing, splitting, ordering and the data devices. Default: 42")
     sel.add_argument("--order", default="random", choices=ORDERS,
                      help="training-row order: random (seeded shuffle) or difficulty (easy first; use with "
                      f"data.shuffle=False). difficulty = weighted sum {DIFFICULTY_WEIGHTS} of calls (a no-call turn "
@@ -80,6 +82,35 @@ def build_parser() -> argparse.ArgumentParser:
     flt.add_argument("--no-coerce", dest="coerce", action="store_false",
                      help="reject gold values whose type differs from the schema instead of converting them "
                      "losslessly (\"10\" -> 10 for an integer, 10001 -> \"10001\" for a string)")
+    dev = p.add_argument_group(
+        "data devices (Tool Zero; each off at rate 0, each sample drawn at the rate with --seed; applied to the "
+        "training split after the split, see docs/data.md)")
+    dev.add_argument("--name-mask-rate", type=float, default=0.0, metavar="R",
+                     help="fraction of samples whose functions become func_1, func_2, ... and parameters param_1, ... "
+                     "(per function), consistently in tools, gold calls, possible_answers and history; descriptions "
+                     "stay. Default: 0")
+    dev.add_argument("--hammer-mask-rate", type=float, default=0.0, metavar="R",
+                     help="fraction of samples masked the Hammer way: random 5-15 / 4-10 character names from "
+                     "[A-Za-z0-9_.] and perturbed defaults (Hammer used 2/3). Default: 0")
+    dev.add_argument("--hammer-mask-names", type=float, default=1.0, metavar="F",
+                     help="fraction of function and parameter names renamed in a Hammer-masked sample. Default: 1 (all)")
+    dev.add_argument("--irrelevance-rate", type=float, default=0.0, metavar="R",
+                     help="fraction of call samples that also yield a no-call copy without their gold tools (answer []), "
+                     "skipped when a remaining tool could answer by name or none would remain. Default: 0")
+    dev.add_argument("--concat-rate", type=float, default=0.0, metavar="R",
+                     help="multi-turn (a): fraction of single-turn call samples concatenated with a related sample "
+                     "of the same corpus (sharing a tool) into one dialogue. Default: 0")
+    dev.add_argument("--reintroduce-rate", type=float, default=0.0, metavar="R",
+                     help="multi-turn (b): fraction of call samples turned into a 2-turn dialogue where the gold "
+                     "tools are missing (answer []) and then available again (the calls). Default: 0")
+    dev.add_argument("--clarify-rate", type=float, default=0.0, metavar="R",
+                     help="multi-turn (c): fraction of call samples whose required value is cut from the user turn: "
+                     "the target asks for it, then the user gives it and the target calls. Default: 0")
+    dev.add_argument("--correct-rate", type=float, default=0.0, metavar="R",
+                     help="multi-turn (d): fraction of call samples whose history holds the calls with one error "
+                     "(call, argument or value) and their results; the target makes the fixing calls. Default: 0")
+    dev.add_argument("--devices-on", default="train", choices=DEVICE_SPLITS,
+                     help="apply the devices to the training split only (default) or to both splits")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--quiet", action="store_true", help="do not print the report table")
     return p
@@ -93,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         output_format=args.output_format, mix=args.mix, test_size=test_size, seed=args.seed, order=args.order,
         max_prompt_tokens=args.max_prompt_tokens, tokenizer=args.tokenizer, xlam_required=args.xlam_required,
         coerce=args.coerce, toolrl_gt=args.toolrl_gt, progress=args.progress,
+        devices=DeviceConfig(
+            irrelevance_rate=args.irrelevance_rate, concat_rate=args.concat_rate, hammer_mask_rate=args.hammer_mask_rate,
+            hammer_mask_names=args.hammer_mask_names, name_mask_rate=args.name_mask_rate,
+            reintroduce_rate=args.reintroduce_rate, clarify_rate=args.clarify_rate, correct_rate=args.correct_rate,
+            on=args.devices_on),
     )
     try:
         report = run(cfg)

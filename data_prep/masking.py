@@ -40,6 +40,7 @@ import random
 import re
 import string
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Mapping
 
 from toolzero_verl.calls import ToolCall
@@ -61,10 +62,13 @@ PARAM_PREFIX = "param_"
 # digit, a space, or a lower-to-upper case change, and is at least 3 characters long.
 _DISTINCTIVE = re.compile(r"[_./\-\d\s]|[a-z][A-Z]")
 _WORD = "A-Za-z0-9_"
+_QUOTE_CHARS = "\"'`\u201c\u201d"
+# Any quoted stretch (without line breaks); its inside is looked up among the names to rename.
+_QUOTED = re.compile(r"(?<=[\"'`\u201c])[^\"'`\u201c\u201d\n]{1,200}(?=[\"'`\u201d])")
 
 
-def _alternation(names) -> str:
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))  # longest first
+def _is_word(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] == "_")
 
 
 def distinctive(name: str) -> bool:
@@ -155,6 +159,7 @@ def _count_token(text: str, needle: str, ignore_case: bool = False) -> int:
     return len(_token_pattern(needle, ignore_case).findall(text))
 
 
+@lru_cache(maxsize=4096)
 def _token_pattern(needle: str, ignore_case: bool = False) -> re.Pattern:
     return re.compile(rf"(?<![{_WORD}]){re.escape(needle)}(?![{_WORD}])", re.IGNORECASE if ignore_case else 0)
 
@@ -216,24 +221,34 @@ class _Rewriter:
             if len(ns) == 1 and n != o:
                 pm[o] = n
         self.quoted = {**pm, **fn}
-        self.bare = {o: n for o, n in self.quoted.items() if distinctive(o)}
-        # One pass over the text, so a new name is never renamed again (func_2 -> func_1 -> ...).
-        parts = []
-        if self.quoted:
-            names = _alternation(self.quoted)
-            parts.append(rf"(?P<q>(?<=[\"'`\u201c])(?:{names})(?=[\"'`\u201d]))")
-        if self.bare:
-            parts.append(rf"(?P<b>(?<![{_WORD}])(?:{_alternation(self.bare)})(?![{_WORD}]))")
-        self.pattern = re.compile("|".join(parts)) if parts else None
-
-    def _sub(self, m: re.Match) -> str:
-        name = m.group(0)
-        return self.quoted[name] if m.group("q") is not None else self.bare[name]
+        # Longest first, so "Tide Table Lookup" wins over a name inside it.
+        self.bare = sorted(((o, n) for o, n in self.quoted.items() if distinctive(o)), key=lambda x: -len(x[0]))
 
     def text(self, text: str) -> str:
-        if not text or self.pattern is None:
+        """Rename in one pass over ``text`` (a new name is never renamed again: func_2 -> func_1 -> ...)."""
+        if not text or not self.quoted:
             return text
-        return self.pattern.sub(self._sub, text)
+        spans: list[tuple[int, int, str]] = []
+        if any(q in text for q in _QUOTE_CHARS):
+            for m in _QUOTED.finditer(text):
+                new = self.quoted.get(m.group(0))
+                if new is not None:
+                    spans.append((m.start(), m.end(), new))
+        for old, new in self.bare:
+            start = text.find(old)
+            while start >= 0:
+                end = start + len(old)
+                if (not _is_word(text, start - 1) and not _is_word(text, end)
+                        and not any(s < end and start < e for s, e, _ in spans)):
+                    spans.append((start, end, new))
+                start = text.find(old, end)
+        if not spans:
+            return text
+        out, pos = [], 0
+        for s, e, new in sorted(spans):
+            out += [text[pos:s], new]
+            pos = e
+        return "".join(out) + text[pos:]
 
     def call(self, call: ToolCall) -> ToolCall:
         args = {}

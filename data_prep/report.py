@@ -1,5 +1,7 @@
 """Per-source accounting: every candidate sample is written, rejected (by reason), deduplicated
-or not selected, and the report checks ``read = written + rejected + deduplicated + not_selected``.
+or not selected, and the report checks ``read + derived = written + rejected + deduplicated +
+not_selected``, where ``derived`` counts the samples the data devices (:mod:`data_prep.devices`)
+added to the output, per device; in-place masking is counted as ``masked`` and changes no total.
 
 ``read`` counts candidate samples: one per xLAM / Hammer / ToolRL record, one per assistant turn of
 a ToolACE dialogue (a dialogue that cannot be read at all is one rejected candidate). ``records``
@@ -9,7 +11,7 @@ counts the raw records.
 >>> r.source("xlam").read += 2; r.source("xlam").written["train"] += 1; r.source("xlam").reject("empty_query")
 >>> r.check()
 >>> print(r.table().splitlines()[2])
-xlam             0     2      1     0         1      0          0      0
+xlam             0     2        0      1     0         1      0          0      0
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SourceStats:
     not_selected: int = 0
     coerced_values: int = 0
     requested: int | None = None  # the --mix target, when one was set
+    derived: Counter = field(default_factory=Counter)  # device -> samples it added to the output
+    masked: Counter = field(default_factory=Counter)  # device -> samples it renamed in place
 
     def reject(self, reason: str) -> None:
         self.rejected[reason] += 1
@@ -45,7 +49,8 @@ class SourceStats:
         return self.written["train"] + self.written["test"]
 
     def balanced(self) -> bool:
-        return self.read == self.written_total + sum(self.rejected.values()) + self.deduplicated + self.not_selected
+        return (self.read + sum(self.derived.values())
+                == self.written_total + sum(self.rejected.values()) + self.deduplicated + self.not_selected)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,8 +64,33 @@ class SourceStats:
             "not_selected": self.not_selected,
             "coerced_values": self.coerced_values,
             "requested": self.requested,
+            "derived": dict(sorted(self.derived.items())),
+            "derived_total": sum(self.derived.values()),
+            "masked": dict(sorted(self.masked.items())),
             "reconciled": self.balanced(),
         }
+
+
+@dataclass
+class DeviceStats:
+    """One data device over the whole run: samples it looked at, drew at its rate (``selected``),
+    could not use (``ineligible`` by reason), used (``applied``), and the rows it added
+    (``derived``; 0 for the masks) after dropping ``duplicates`` of existing prompts. ``invalid``
+    counts outputs that failed validation (a bug; they are never written)."""
+
+    rate: float = 0.0
+    considered: int = 0
+    selected: int = 0
+    applied: int = 0
+    derived: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    ineligible: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rate": self.rate, "considered": self.considered, "selected": self.selected, "applied": self.applied,
+                "derived": self.derived, "duplicates": self.duplicates, "invalid": self.invalid,
+                "ineligible": dict(sorted(self.ineligible.items()))}
 
 
 @dataclass
@@ -71,11 +101,19 @@ class Report:
     config: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    devices: dict[str, DeviceStats] = field(default_factory=dict)  # data devices, in application order
 
     def source(self, name: str) -> SourceStats:
         if name not in self.sources:
             self.sources[name] = SourceStats()
         return self.sources[name]
+
+    def device(self, name: str, rate: float | None = None) -> DeviceStats:
+        if name not in self.devices:
+            self.devices[name] = DeviceStats()
+        if rate is not None:
+            self.devices[name].rate = rate
+        return self.devices[name]
 
     def add_rejection(self, source: str, source_id: str, reason: str, detail: str) -> None:
         self.source(source).reject(reason)
@@ -94,6 +132,8 @@ class Report:
             t.conflicts += s.conflicts
             t.not_selected += s.not_selected
             t.coerced_values += s.coerced_values
+            t.derived.update(s.derived)
+            t.masked.update(s.masked)
         return t
 
     def check(self) -> None:
@@ -107,20 +147,31 @@ class Report:
             "total": self.totals().to_dict(),
             "rejection_examples": self.examples,
             "conflict_examples": self.conflicts,
+            "devices": {k: v.to_dict() for k, v in self.devices.items()},
             "config": self.config,
             "outputs": self.outputs,
             "timings": self.timings,
         }
 
     def table(self) -> str:
-        head = ("source", "records", "read", "train", "test", "rejected", "dedup", "conflicts", "unsel")
+        head = ("source", "records", "read", "derived", "train", "test", "rejected", "dedup", "conflicts", "unsel")
+        row = "{:<10}{:>8}{:>6}{:>9}{:>7}{:>6}{:>10}{:>7}{:>11}{:>7}"
         rows = [(k, v) for k, v in self.sources.items()] + [("TOTAL", self.totals())]
-        lines = ["{:<10}{:>8}{:>6}{:>7}{:>6}{:>10}{:>7}{:>11}{:>7}".format(*head), "-" * 72]
+        lines = [row.format(*head), "-" * 81]
         for name, s in rows:
-            lines.append("{:<10}{:>8}{:>6}{:>7}{:>6}{:>10}{:>7}{:>11}{:>7}".format(
-                name, s.records, s.read, s.written["train"], s.written["test"], sum(s.rejected.values()),
-                s.deduplicated, s.conflicts, s.not_selected))
+            lines.append(row.format(
+                name, s.records, s.read, sum(s.derived.values()), s.written["train"], s.written["test"],
+                sum(s.rejected.values()), s.deduplicated, s.conflicts, s.not_selected))
         reasons = self.totals().rejected
         if reasons:
             lines.append("rejected by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
+        if self.devices:
+            drow = "{:<12}{:>6}{:>10}{:>10}{:>9}{:>9}{:>6}{:>12}"
+            lines += ["", drow.format("device", "rate", "selected", "applied", "derived", "dupes", "bad", "ineligible"),
+                      "-" * 74]
+            for name, d in self.devices.items():
+                lines.append(drow.format(name, f"{d.rate:g}", d.selected, d.applied, d.derived, d.duplicates, d.invalid,
+                                         sum(d.ineligible.values())))
+                if d.ineligible:
+                    lines.append("    ineligible: " + ", ".join(f"{k}={v}" for k, v in sorted(d.ineligible.items())))
         return "\n".join(lines)

@@ -43,6 +43,7 @@ EXTRA_FIELDS = (
     ("difficulty", "float64", 0.0),
     ("output_format", "string", ""),
     ("toolrl_output", "string", ""),  # ToolRL's raw target (toolrl source only)
+    ("augmentation", "string", ""),  # data devices applied, e.g. "concat+name_mask" (data_prep.devices)
 )
 GT_MODES = ("json", "raw")  # raw: the ToolRL source's ground truth is ToolRL's own output string
 
@@ -121,7 +122,7 @@ def row_parts(
     if toolrl_gt == "raw" and toolrl_output:
         gt_text = toolrl_output
     values = (split, index, sample.source, sample.source_id, sample.group_id, sample.n_calls, len(sample.tools),
-              len(sample.messages), float(difficulty), output_format, toolrl_output)
+              len(sample.messages), float(difficulty), output_format, toolrl_output, str(extra.get("augmentation", "")))
     return build_prompt(sample, output_format, tool_strs), gt_text, values
 
 

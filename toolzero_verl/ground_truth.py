@@ -63,6 +63,8 @@ class GroundTruth:
 
 def load_ground_truth(ground_truth: str | Mapping[str, Any] | GroundTruth) -> GroundTruth:
     """Load our JSON schema (string or dict) or a ToolRL reference string."""
+    if type(ground_truth) is str:  # the common case (parquet strings): skip the ABC checks below
+        return _load_cached(ground_truth)
     if isinstance(ground_truth, GroundTruth):
         return ground_truth
     if isinstance(ground_truth, Mapping):
@@ -185,6 +187,7 @@ _NO_DEFAULT = object()
 def _default(properties: Mapping, name: str, required: set) -> Any:
     """The schema default of an optional parameter, or ``_NO_DEFAULT``."""
     pschema = properties.get(name)
-    if name in required or not isinstance(pschema, Mapping) or "default" not in pschema:
+    # `type(...) is dict`: schemas come from JSON; an ABC isinstance check is slow on this hot path
+    if name in required or type(pschema) is not dict or "default" not in pschema:
         return _NO_DEFAULT
     return pschema["default"]

@@ -33,9 +33,9 @@ and a call on a no-call reference reports ``irrelevance_error:decoder_success``.
 ...     "tools": [{"name": "f", "parameters": {"type": "object", "required": ["city"],
 ...               "properties": {"city": {"type": "string"}, "n": {"type": "integer"}}}}]})
 >>> ast_match([ToolCall("f", {"city": "los-angeles", "n": 2})], gt)
-AstResult(ok=True, error=None, keys_match=True)
+AstResult(ok=True, error=None)
 >>> ast_match([ToolCall("f", {"city": "Los Angeles", "n": 2.0})], gt)
-AstResult(ok=False, error='type_error:simple', keys_match=True)
+AstResult(ok=False, error='type_error:simple')
 """
 
 from __future__ import annotations
@@ -102,16 +102,10 @@ def normalize_string(s: str) -> str:
 
 @dataclass(frozen=True)
 class AstResult:
-    """Outcome of :func:`ast_match`.
-
-    ``keys_match``: predicted and gold calls pair one-to-one with equal names and equal argument-name
-    sets (the gold call's argument names); GG-GRPO's "values wrong" penalty uses it. It can be False
-    on an ``ok`` result (an optional gold argument omitted).
-    """
+    """Outcome of :func:`ast_match`: whether the call set is AST-exact, else BFCL's error type."""
 
     ok: bool
     error: str | None
-    keys_match: bool
 
 
 # --- one call -----------------------------------------------------------------------------------
@@ -249,13 +243,24 @@ def _param_type(prop: Any) -> tuple[Any, type | None, type | None]:
     return decl, expected, None
 
 
-def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
-    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
+def _value_spec(allowed: Sequence, prop: Any) -> tuple:
+    """What checking a value against ``allowed`` needs from the schema, computed once per gold
+    parameter: (declared type, python type, item type, type of the first gold value)."""
     decl, expected, item_type = _param_type(prop)
     if expected is None:  # no schema, or a type BFCL does not know: infer from the gold values
         decl, expected, item_type = _infer_type(allowed)
-        if expected is None:
-            return None if value in allowed else VALUE_OTHERS
+    return decl, expected, item_type, _first_type(allowed)
+
+
+def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
+    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
+    return _check_spec(value, allowed, _value_spec(allowed, prop))
+
+
+def _check_spec(value: Any, allowed: Sequence, spec: tuple) -> str | None:
+    decl, expected, item_type, gold_type = spec
+    if expected is None:
+        return None if value in allowed else VALUE_OTHERS
 
     if decl == "tuple" and type(value) is tuple:
         value = list(value)
@@ -265,7 +270,6 @@ def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
         except OverflowError:
             return TYPE_SIMPLE
 
-    gold_type = _first_type(allowed)
     is_variable = gold_type is not None and gold_type is not expected
     if type(value) is expected:
         if item_type is not None and not _nested_ok(value, allowed, item_type):
@@ -309,6 +313,47 @@ def _schema_parts(schema: Mapping | None) -> tuple[Mapping | None, Sequence]:
     return (props if hasattr(props, "get") else {}), (required if isinstance(required, (list, tuple)) else ())
 
 
+class _GoldCheck:
+    """One gold call's BFCL checks, compiled once per ground truth (see :func:`check_call`)."""
+
+    __slots__ = ("name", "required", "params", "must_give")
+
+    def __init__(self, gold_name: str, possible: Mapping[str, list], schema: Mapping | None):
+        props, required = _schema_parts(schema)
+        self.name = gold_name
+        if props is None:  # no schema: a gold parameter is required unless it may be omitted
+            self.required = tuple(p for p, allowed in possible.items() if "" not in allowed)
+            self.must_give: tuple = ()
+        else:
+            self.required = tuple(required)
+            self.must_give = tuple(p for p, allowed in possible.items() if "" not in allowed)
+        # param -> (allowed, value spec); None marks a parameter outside the schema or the answers
+        self.params: dict[str, tuple | None] = {}
+        for param, allowed in possible.items():
+            prop = None if props is None else props.get(param)
+            self.params[param] = None if props is not None and prop is None else (allowed, _value_spec(allowed, prop))
+
+    def check(self, call: ToolCall) -> str | None:
+        if call.name != self.name:
+            return WRONG_FUNC_NAME
+        args = call.arguments
+        for param in self.required:
+            if param not in args:
+                return MISSING_REQUIRED
+        params = self.params
+        for param, value in args.items():
+            entry = params.get(param)
+            if entry is None:
+                return UNEXPECTED_PARAM
+            error = _check_spec(value, entry[0], entry[1])
+            if error is not None:
+                return error
+        for param in self.must_give:
+            if param not in args:
+                return MISSING_OPTIONAL
+        return None
+
+
 def check_call(call: ToolCall, gold_name: str, possible: Mapping[str, list], schema: Mapping | None) -> str | None:
     """BFCL's simple_function_checker on one call: None if it passes, else the error type.
 
@@ -318,36 +363,7 @@ def check_call(call: ToolCall, gold_name: str, possible: Mapping[str, list], sch
     >>> check_call(ToolCall("f", {"x": 1}), "f", {"x": [1.5]}, {"parameters": {"properties": {"x": {"type": "float"}}}})
     'value_error:others'
     """
-    if call.name != gold_name:
-        return WRONG_FUNC_NAME
-    args = call.arguments
-    props, required = _schema_parts(schema)
-    if props is None:
-        for param, allowed in possible.items():
-            if param not in args and "" not in allowed:
-                return MISSING_REQUIRED
-    else:
-        for param in required:
-            if param not in args:
-                return MISSING_REQUIRED
-    for param, value in args.items():
-        allowed = possible.get(param)
-        if allowed is None:
-            return UNEXPECTED_PARAM
-        if props is None:
-            prop = None
-        else:
-            prop = props.get(param)
-            if prop is None:
-                return UNEXPECTED_PARAM
-        error = _check_value(value, allowed, prop)
-        if error is not None:
-            return error
-    if props is not None:
-        for param, allowed in possible.items():
-            if param not in args and "" not in allowed:
-                return MISSING_OPTIONAL
-    return None
+    return _GoldCheck(gold_name, possible, schema).check(call)
 
 
 # --- the whole response -------------------------------------------------------------------------
@@ -357,7 +373,17 @@ def _signature(call: ToolCall) -> tuple[str, tuple]:
     return call.name, tuple(sorted(call.arguments))
 
 
-def _keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
+def keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
+    """Predicted and gold calls pair one-to-one with equal names and equal argument-name sets (the
+    gold call's argument names), whatever the values: GG-GRPO's "values wrong" penalty.
+
+    Computed apart from :func:`ast_match` because only a failed match needs it.
+
+    >>> from toolzero_verl.ground_truth import load_ground_truth
+    >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}}]})
+    >>> keys_match([ToolCall("g", {}), ToolCall("f", {"x": 2})], gt), keys_match([ToolCall("f", {})], gt)
+    (True, False)
+    """
     gold = gt.calls
     if len(pred) != len(gold):
         return False
@@ -366,19 +392,19 @@ def _keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
     # A one-to-one pairing of equal (name, key set) exists iff the sorted signature lists are equal.
     try:
         return sorted(map(_signature, pred)) == gt.memo("ast_gold_signatures", lambda: sorted(map(_signature, gold)))
-    except TypeError:  # non-string names (toolrl parity sentinels are strings; be safe anyway)
+    except TypeError:  # unorderable hostile names or keys
         return False
 
 
-def _plan(gt: GroundTruth) -> tuple[tuple[str, Mapping[str, list], Mapping | None], ...]:
-    """Per gold call: (name, {param: allowed}, tool schema), computed once per ground truth."""
+def _plan(gt: GroundTruth) -> tuple[_GoldCheck, ...]:
+    """The compiled check of every gold call, built once per ground truth."""
 
     def build():
         possible = gt.possible_answers
         if len(possible) != len(gt.calls):  # a hand-built GroundTruth without them
             possible = derive_possible_answers(gt.calls, gt.tools)
         return tuple(
-            (call.name, next(iter(entry.values())) if entry else {}, gt.schema(call.name))
+            _GoldCheck(call.name, next(iter(entry.values())) if entry else {}, gt.schema(call.name))
             for call, entry in zip(gt.calls, possible)
         )
 
@@ -393,15 +419,14 @@ def _perfect_matching(ok: list[list[bool]]) -> bool:
     return sum(ok[r][c] for r, c in zip(rows, cols)) == len(ok)
 
 
-# Results are immutable and few (ok x error type x keys_match): build each once, for speed.
-_RESULTS: dict[tuple[bool, str | None, bool], AstResult] = {}
+# Results are immutable and few (ok x error type): build each once, for speed.
+_RESULTS: dict[tuple[bool, str | None], AstResult] = {}
 
 
-def _result(ok: bool, error: str | None, keys_match: bool) -> AstResult:
-    key = (ok, error, keys_match)
-    res = _RESULTS.get(key)
+def _result(ok: bool, error: str | None) -> AstResult:
+    res = _RESULTS.get((ok, error))
     if res is None:
-        res = _RESULTS[key] = AstResult(ok, error, keys_match)
+        res = _RESULTS[ok, error] = AstResult(ok, error)
     return res
 
 
@@ -415,18 +440,17 @@ def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     gold = gt.calls
     n = len(gold)
     if n == 0:
-        return _result(not pred, IRRELEVANCE if pred else None, not pred)
+        return _result(not pred, IRRELEVANCE if pred else None)
     try:
-        keys_match = _keys_match(pred, gt)
         if len(pred) != n:
-            return _result(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT, keys_match)
+            return _result(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT)
         plan = _plan(gt)
         if n == 1:
-            error = check_call(pred[0], *plan[0])
-            return _result(error is None, error, keys_match)
-        return _result(*_match_parallel(pred, plan), keys_match)
+            error = plan[0].check(pred[0])
+            return _result(error is None, error)
+        return _result(*_match_parallel(pred, plan))
     except (RecursionError, OverflowError, TypeError, ValueError):  # hostile nesting or values
-        return _result(False, UNCHECKABLE, False)
+        return _result(False, UNCHECKABLE)
 
 
 def _match_parallel(pred: Sequence[ToolCall], plan) -> tuple[bool, str | None]:
@@ -435,7 +459,7 @@ def _match_parallel(pred: Sequence[ToolCall], plan) -> tuple[bool, str | None]:
     unused = list(range(n))
     for i, entry in enumerate(plan):  # BFCL's greedy pass: first unused passing prediction per gold call
         for j in unused:
-            ok = verdicts[i, j] = check_call(pred[j], *entry) is None
+            ok = verdicts[i, j] = entry.check(pred[j]) is None
             if ok:
                 unused.remove(j)
                 break
@@ -444,7 +468,7 @@ def _match_parallel(pred: Sequence[ToolCall], plan) -> tuple[bool, str | None]:
     else:
         return True, None
     full = [
-        [verdicts[i, j] if (i, j) in verdicts else check_call(pred[j], *plan[i]) is None for j in range(n)]
+        [verdicts[i, j] if (i, j) in verdicts else plan[i].check(pred[j]) is None for j in range(n)]
         for i in range(n)
     ]
     if not all(any(row) for row in full) or not all(any(col) for col in zip(*full)):

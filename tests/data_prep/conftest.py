@@ -126,3 +126,39 @@ def tiny_tokenizer(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny_tok")
     hf.save_pretrained(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def real_samples(real_inputs) -> list:
+    """Every valid sample converted from the real corpus samples (all four corpora), for the data
+    device tests (data_prep.masking / irrelevance / augment / devices)."""
+    from data_prep.convert import Settings, convert_one
+    from data_prep.reader import iter_json_array
+
+    out = []
+    for source, path in real_inputs.items():
+        for i, rec in enumerate(iter_json_array(path)):
+            _, checked = convert_one(source, rec, i, Settings())
+            out.extend(c.sample for c in checked if c.sample is not None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def example_samples() -> list:
+    """Every valid sample converted from the bundled examples."""
+    from data_prep.convert import Settings, convert_one
+    from data_prep.reader import iter_json_array
+
+    out = []
+    for source, path in EXAMPLE_FILES.items():
+        for i, rec in enumerate(iter_json_array(path)):
+            _, checked = convert_one(source, rec, i, Settings())
+            out.extend(c.sample for c in checked if c.sample is not None)
+    return out
+
+
+def sample_golden_failures(sample) -> list:
+    """The golden property of one :class:`data_prep.sample.Sample` (its row, built as the pipeline does)."""
+    from data_prep.rows import build_row
+
+    return golden_failures(build_row(sample, "answer"))

@@ -15,7 +15,7 @@ import pytest
 from toolzero_verl.calls import ToolCall
 from toolzero_verl.formats import FORMATS, get_format
 from toolzero_verl.ground_truth import GroundTruth
-from toolzero_verl.matching import TYPE_MAP, AstResult, ast_match, check_call, normalize_string
+from toolzero_verl.matching import TYPE_MAP, AstResult, ast_match, check_call, keys_match, normalize_string
 
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple")
 ENTRY_COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200, "irrelevance": 240}
@@ -129,7 +129,7 @@ def test_parallel_multiple_26_fails_only_because_of_the_extra_optional_parameter
     error = check_call(balance, balance.name, params, gt.schema(balance.name))
     assert error == "simple_function_checker:unexpected_param"
     fixed = ToolCall(balance.name, {k: v for k, v in balance.arguments.items() if k != "type"})
-    assert ast_match([fixed, gt.calls[0]], gt) == AstResult(True, None, False)
+    assert (ast_match([fixed, gt.calls[0]], gt), keys_match([fixed, gt.calls[0]], gt)) == (AstResult(True, None), False)
 
 
 def test_real_entry_where_greedy_matching_fails_but_a_perfect_matching_exists(bfcl):
@@ -143,7 +143,7 @@ def test_real_entry_where_greedy_matching_fails_but_a_perfect_matching_exists(bf
     ]
     # BFCL's greedy pass hands the Apple/January call to gold 1 and then has nothing for gold 3.
     assert not bfcl_greedy(pred, gt)
-    assert ast_match(pred, gt) == AstResult(True, None, True)
+    assert (ast_match(pred, gt), keys_match(pred, gt)) == (AstResult(True, None), True)
     # The reversed gold order is such a case too: BFCL fails it, we pass it (never stricter than BFCL).
     assert not bfcl_greedy(list(gt.calls[::-1]), gt)
     assert ast_match(list(gt.calls[::-1]), gt).ok
@@ -284,9 +284,9 @@ def test_keys_match_survives_value_perturbations(bfcl):
         gt = bfcl_ground_truth("simple", q, answer)
         for kind, pred, error in perturbation_cases("simple", q, answer):
             if kind.startswith("wrong_") and kind != "wrong_name":
-                assert ast_match(pred, gt).keys_match, (q["id"], kind)
+                assert keys_match(pred, gt), (q["id"], kind)
             if kind in ("unexpected_param", "missing_required", "wrong_name", "dropped_call"):
-                assert not ast_match(pred, gt).keys_match, (q["id"], kind)
+                assert not keys_match(pred, gt), (q["id"], kind)
 
 
 # --- irrelevance ----------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def test_irrelevance_prose_is_correct_and_any_call_is_not(bfcl, fmt_name):
     for q, _ in bfcl["irrelevance"]:
         gt = GroundTruth((), tuple(q["function"]), ())
         prose = fmt.parse(fmt.render([], answer=PROSE, think="No tool fits."), known_names=gt.known_names)
-        assert prose.calls == () and ast_match(prose.calls, gt) == AstResult(True, None, True), q["id"]
+        assert prose.calls == () and (ast_match(prose.calls, gt), keys_match(prose.calls, gt)) == (AstResult(True, None), True), q["id"]
 
         func = q["function"][0]
         props = func["parameters"]["properties"]
@@ -308,4 +308,4 @@ def test_irrelevance_prose_is_correct_and_any_call_is_not(bfcl, fmt_name):
         for call in (ToolCall(func["name"], args), ToolCall(func["name"], {})):
             parsed = fmt.parse(fmt.render([call], think="Try it."), known_names=gt.known_names)
             assert parsed.calls == (call,), q["id"]
-            assert ast_match(parsed.calls, gt) == AstResult(False, "irrelevance_error:decoder_success", False), q["id"]
+            assert (ast_match(parsed.calls, gt), keys_match(parsed.calls, gt)) == (AstResult(False, "irrelevance_error:decoder_success"), False), q["id"]

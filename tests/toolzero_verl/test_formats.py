@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from toolzero_verl.calls import ToolCall
-from toolzero_verl.formats import FORMATS, ParseLimits, get_format, toolrl_expected_shape, toolrl_shapes
+from toolzero_verl.formats import FORMATS, TOOLRL_SHAPES, ParseLimits, get_format, toolrl_expected_shape, toolrl_shapes
 
 CALLS = (ToolCall("get_weather", {"city": "Paris", "days": 3}), ToolCall("math.sqrt", {"x": 2.0}))
 
@@ -100,3 +101,39 @@ def test_size_limit_refuses_without_parsing(name):
 def test_unknown_format_names_the_choices():
     with pytest.raises(ValueError, match="answer"):
         get_format("xml")
+
+
+_TOOLRL_PIECES = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>", "\n", "x", " ", "{}"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_TOOLRL_PIECES), max_size=14).map("".join))
+def test_toolrl_shapes_equal_the_toolrl_regexes(text):
+    """The string-search implementation must give exactly ToolRL's regex-and-count verdicts."""
+    for candidate in (text, text.strip()):
+        expected = {
+            name for name, (pattern, once) in TOOLRL_SHAPES.items()
+            if pattern.search(candidate) and all(candidate.count(t) == 1 for t in once)
+        }
+        assert toolrl_shapes(candidate) == expected
+
+
+_JSON_PIECES = ['{', '}', '[', ']', '"name"', ':', ',', '"x"', '1', '1.5e3', 'NaN', '-Infinity', 'true', 'null',
+                ' ', '\t', '\n', '\r', '\\u00e9', '"', '\x01', '\u00a0']
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_JSON_PIECES), max_size=12).map("".join))
+def test_json_line_decoding_equals_json_loads(line):
+    import json
+
+    from toolzero_verl.formats import _json_line
+
+    try:
+        expected = json.loads(line)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _json_line(line)
+    else:
+        got = _json_line(line)
+        assert got == expected or (got != got and expected != expected)  # NaN

@@ -7,7 +7,7 @@ import pytest
 from toolzero_verl.calls import ToolCall
 from toolzero_verl.formats import MalformedArguments
 from toolzero_verl.ground_truth import GroundTruth, load_ground_truth
-from toolzero_verl.matching import AstResult, ast_match, check_call, normalize_string
+from toolzero_verl.matching import AstResult, ast_match, check_call, keys_match, normalize_string
 
 
 def tool(name: str, required=(), **props) -> dict:
@@ -254,13 +254,15 @@ def test_toolrl_ground_truth_without_schema():
 
     def match(**changes):
         args = {k: v for k, v in {**good, **changes}.items() if v is not ...}
-        return ast_match([ToolCall("get_weather", args)], gt)
+        call = [ToolCall("get_weather", args)]
+        return ast_match(call, gt)
 
-    assert match() == AstResult(True, None, True)
-    assert match(ratio=1 / 2) == AstResult(True, None, True)
+    assert match() == AstResult(True, None)
+    assert match(ratio=1 / 2) == AstResult(True, None)
     assert match(days=...).error == "simple_function_checker:missing_required"
     assert match(zz=1).error == "simple_function_checker:unexpected_param"
-    assert match(city="Boston") == AstResult(False, "value_error:string", True)
+    assert match(city="Boston") == AstResult(False, "value_error:string")
+    assert keys_match([ToolCall("get_weather", {**good, "city": "Boston"})], gt)
     # types are inferred from the gold values: still no float for an int, bool strict, int for a float
     assert match(days=3.0).error == "type_error:simple"
     assert match(metric=1).error == "type_error:simple"
@@ -298,13 +300,13 @@ def weather(city: str, **more) -> ToolCall:
 
 def test_no_call_reference():
     gt = GroundTruth((), (WEATHER,), (), answer="I cannot do that.")
-    assert ast_match([], gt) == AstResult(True, None, True)
-    assert ast_match([weather("Paris")], gt) == AstResult(False, "irrelevance_error:decoder_success", False)
+    assert (ast_match([], gt), keys_match([], gt)) == (AstResult(True, None), True)
+    assert (ast_match([weather("Paris")], gt), keys_match([weather("Paris")], gt)) == (AstResult(False, "irrelevance_error:decoder_success"), False)
 
 
 def test_call_counts_must_match():
     one, two = weather_gt("Paris"), weather_gt("Paris", "Rome")
-    assert ast_match([], one) == AstResult(False, "simple_function_checker:wrong_count", False)
+    assert (ast_match([], one), keys_match([], one)) == (AstResult(False, "simple_function_checker:wrong_count"), False)
     assert ast_match([weather("Paris"), weather("Paris")], one).error == "simple_function_checker:wrong_count"
     assert ast_match([weather("Paris")], two).error == "parallel_function_checker_no_order:wrong_count"
     extra = [weather("Paris"), weather("Rome"), weather("Oslo")]
@@ -314,8 +316,9 @@ def test_call_counts_must_match():
 def test_parallel_calls_match_in_any_order():
     gt = weather_gt("Paris", "Rome", "Oslo")
     assert ast_match([weather("oslo"), weather("Paris", unit="celsius"), weather("rome")], gt).ok
-    result = ast_match([weather("oslo"), weather("Paris"), weather("Berlin")], gt)
-    assert result == AstResult(False, "parallel_function_checker_no_order:cannot_find_match", True)
+    pred = [weather("oslo"), weather("Paris"), weather("Berlin")]
+    assert ast_match(pred, gt) == AstResult(False, "parallel_function_checker_no_order:cannot_find_match")
+    assert keys_match(pred, gt)
 
 
 def test_duplicate_gold_calls_need_two_predictions():
@@ -345,24 +348,22 @@ def test_maximum_matching_succeeds_where_greedy_first_match_fails():
     gt = GroundTruth(calls, (WEATHER,), possible)
     pred = [weather("Paris"), weather("Rome")]
     assert not bfcl_greedy(pred, gt)
-    assert ast_match(pred, gt) == AstResult(True, None, True)
+    assert (ast_match(pred, gt), keys_match(pred, gt)) == (AstResult(True, None), True)
     assert bfcl_greedy(pred[::-1], gt) and ast_match(pred[::-1], gt).ok
     assert not ast_match([weather("Rome"), weather("Rome")], gt).ok
 
 
 def test_keys_match_tracks_names_and_argument_names_only():
     gt = weather_gt("Paris", "Rome")
-    assert ast_match([weather("Oslo"), weather("Berlin")], gt) == AstResult(
-        False, "parallel_function_checker_no_order:cannot_find_match", True
-    )
-    assert not ast_match([weather("Paris", unit="c"), weather("Rome")], gt).keys_match
-    assert not ast_match([weather("Paris"), ToolCall("get_time", {"city": "Rome"})], gt).keys_match
+    assert (ast_match([weather("Oslo"), weather("Berlin")], gt), keys_match([weather("Oslo"), weather("Berlin")], gt)) == (AstResult(False, "parallel_function_checker_no_order:cannot_find_match"), True)
+    assert not keys_match([weather("Paris", unit="c"), weather("Rome")], gt)
+    assert not keys_match([weather("Paris"), ToolCall("get_time", {"city": "Rome"})], gt)
     single = weather_gt("Paris")
-    assert ast_match([weather("Oslo")], single) == AstResult(False, "value_error:string", True)
+    assert (ast_match([weather("Oslo")], single), keys_match([weather("Oslo")], single)) == (AstResult(False, "value_error:string"), True)
     # an omitted optional gold argument passes the AST check but changes the key set
     possible = ({"get_weather": {"city": ["Paris"], "unit": ["celsius", ""]}},)
     gt_with_unit = GroundTruth((weather("Paris", unit="celsius"),), (WEATHER,), possible)
-    assert ast_match([weather("Paris")], gt_with_unit) == AstResult(True, None, False)
+    assert (ast_match([weather("Paris")], gt_with_unit), keys_match([weather("Paris")], gt_with_unit)) == (AstResult(True, None), False)
 
 
 def test_malformed_toolrl_arguments_are_checked_as_empty():

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Sequence
 
-from ..calls import call_key
+from ..calls import ToolCall, call_key, strict_equal
 from ..formats import MalformedArguments, between
+from ..ground_truth import GroundTruth
 from . import ScoreInput, register_reward
 
 KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls")
@@ -29,12 +31,22 @@ class BinaryConfig:
     total_training_steps: int | None = None  # accepted so one recipe line serves every reward
 
 
+def same_calls(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
+    """The multisets of (name, arguments) are equal, with strict types."""
+    gold = gt.calls
+    if len(pred) != len(gold):
+        return False
+    if len(gold) == 1:  # the common case, without building hashable images of the arguments
+        return pred[0].name == gold[0].name and strict_equal(pred[0].arguments, gold[0].arguments)
+    return Counter(map(call_key, pred)) == gt.memo("binary_call_keys", lambda: Counter(map(call_key, gold)))
+
+
 @register_reward("binary", BinaryConfig, KEYS)
 def binary_reward(inp: ScoreInput, cfg: BinaryConfig) -> dict[str, float]:
     parsed = inp.parsed
     has_think = between(inp.response, "<think>", "</think>") is not None or not cfg.require_think
     well_formed = parsed.parse_ok and not any(isinstance(c.arguments, MalformedArguments) for c in parsed.calls)
-    exact = well_formed and Counter(map(call_key, parsed.calls)) == Counter(map(call_key, inp.gt.calls))
+    exact = well_formed and same_calls(parsed.calls, inp.gt)
     return {
         "score": 1.0 if (has_think and exact) else 0.0,
         "format": 1.0 if has_think else 0.0,

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..matching import ast_match
+from ..matching import ast_match, keys_match
 from ..schedules import KAPPA, MIDPOINT, STEP_FREE, get_schedule
 from . import ScoreInput, register_reward
 
@@ -133,7 +133,7 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOConfig) -> dict[str, float]:
     strict = r_ast
     if r_ast and len(gt.calls) >= cfg.multi_call_min:
         strict += cfg.multi_call_bonus
-    if not r_ast and match.keys_match and gt.calls:
+    if not r_ast and gt.calls and keys_match(parsed.calls, gt):
         strict -= cfg.value_error_penalty
     general = 0.0
     if sigma < 1.0:

@@ -1,0 +1,222 @@
+"""Tool Zero's data devices, applied to a split after mixing and splitting (so nothing derived from
+a test sample reaches train): irrelevance relabelling, the four multi-turn augmentations, Hammer's
+function masking and Tool Zero's name masking, each with its own rate and the shared ``--seed``.
+
+Order of application (each step sees the samples as the steps before left them):
+
+1. ``irrelevance`` and ``concat`` derive new samples from the original samples;
+2. ``hammer_mask`` then ``name_mask`` rename, in place, originals and the samples of step 1
+   (a sample gets at most one of the two masks; a derived dialogue is masked as a whole);
+3. ``reintroduce``, ``clarify`` and ``correct`` derive new samples from the (possibly masked)
+   originals, so the text they write (quoted function names, the parameter asked for) already
+   uses the final names.
+
+A sample is *selected* for a device with probability ``rate`` by a hash of ``seed``, the device,
+the split and the sample's id (the device's random choices then use a generator seeded with the
+same key), so the outcome does not depend on the order or number of other samples, and the same
+inputs and seed give the same rows. A selected sample that
+the device cannot use is counted as ``ineligible`` (by reason). Every produced sample is validated
+(:func:`data_prep.validate.validate`) and checked against every prompt already in the output
+(:class:`data_prep.dedup.Deduplicator`); a duplicate is dropped and counted as ``duplicates``.
+Derived samples keep their parent's ``data_source`` and are counted per source and device as
+``derived`` in the report, which reconciles ``read + derived = written + rejected + deduplicated
++ not_selected``; ``extra_info.augmentation`` names the devices a row went through.
+
+>>> from pathlib import Path
+>>> import tempfile
+>>> from data_prep.pipeline import PrepConfig, run
+>>> ex = Path(__file__).resolve().parents[1] / "examples" / "data" / "xlam_function_calling_60k.json"
+>>> report = run(PrepConfig(out=tempfile.mkdtemp(), xlam=str(ex), progress=False,
+...                         devices=DeviceConfig(irrelevance_rate=1.0, name_mask_rate=0.5)))
+>>> report.devices["irrelevance"].derived == report.sources["xlam"].derived["irrelevance"] > 0
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, fields, replace
+from typing import Callable, Iterable, Sequence
+
+from . import augment, irrelevance, masking
+from .dedup import Deduplicator
+from .report import Report
+from .sample import Sample
+from .validate import validate
+
+# Application order; "derive" devices add samples, "mask" devices rewrite samples in place.
+DEVICES = ("irrelevance", "concat", "hammer_mask", "name_mask", "reintroduce", "clarify", "correct")
+MASKS = ("hammer_mask", "name_mask")
+DEVICE_SPLITS = ("train", "all")
+RAW_GROUND_TRUTH = masking.RAW_GROUND_TRUTH  # ToolRL rows kept with --toolrl-gt raw are never rewritten
+HAMMER_MASK_RATE = 2 / 3  # Hammer masks an item when random() > 1/3 (corpora_formats.md §3.3); our default is off
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Rates (0 = off) of every device; ``on`` = which splits they apply to."""
+
+    irrelevance_rate: float = 0.0
+    concat_rate: float = 0.0
+    hammer_mask_rate: float = 0.0
+    hammer_mask_names: float = 1.0  # fraction of function/parameter names renamed in a Hammer-masked sample
+    name_mask_rate: float = 0.0
+    reintroduce_rate: float = 0.0
+    clarify_rate: float = 0.0
+    correct_rate: float = 0.0
+    on: str = "train"
+
+    def rate(self, device: str) -> float:
+        return getattr(self, f"{device}_rate")
+
+    @property
+    def enabled(self) -> bool:
+        return any(self.rate(d) > 0 for d in DEVICES)
+
+    def check(self) -> None:
+        for f in fields(self):
+            if f.name.endswith("_rate") and not 0.0 <= getattr(self, f.name) <= 1.0:
+                raise ValueError(f"--{f.name.replace('_', '-')} must be between 0 and 1")
+        if not 0.0 < self.hammer_mask_names <= 1.0:
+            raise ValueError("--hammer-mask-names must be above 0 and at most 1")
+        if self.on not in DEVICE_SPLITS:
+            raise ValueError(f"--devices-on must be one of {DEVICE_SPLITS}")
+
+
+def tag(sample: Sample, device: str) -> Sample:
+    """Record ``device`` in ``extra["augmentation"]``; drop ToolRL's raw target (it no longer fits)."""
+    extra = dict(sample.extra)
+    extra.pop("toolrl_output", None)
+    prior = extra.get("augmentation", "")
+    extra["augmentation"] = f"{prior}+{device}" if prior else device
+    return replace(sample, extra=tuple(extra.items()))
+
+
+class _Run:
+    """One application of the devices to one split."""
+
+    def __init__(self, cfg: DeviceConfig, seed: int, split: str, report: Report, dedup: Deduplicator,
+                 coerce: bool, raw_sources: Iterable[str]) -> None:
+        self.cfg, self.seed, self.split, self.report, self.dedup = cfg, seed, split, report, dedup
+        self.coerce, self.raw = coerce, frozenset(raw_sources)
+        self.derived: list[Sample] = []
+
+    def select(self, device: str, sample: Sample) -> random.Random | None:
+        """The device's generator for this sample if the sample is selected, else ``None``."""
+        stats = self.report.device(device, self.cfg.rate(device))
+        stats.considered += 1
+        key = f"{self.seed}:{device}:{self.split}:{sample.source}:{sample.source_id}".encode()
+        # The draw is a hash of the key (cheap for the many samples not selected); a selected sample
+        # gets its own generator seeded with the same key for the device's random choices.
+        if int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64 >= self.cfg.rate(device):
+            return None
+        rng = random.Random(key)
+        stats.selected += 1
+        if sample.source in self.raw:
+            stats.ineligible[RAW_GROUND_TRUTH] += 1
+            return None
+        return rng
+
+    def emit(self, device: str, parent: Sample, produced: Sample | Sequence[Sample] | str) -> None:
+        stats = self.report.device(device)
+        if isinstance(produced, str):
+            stats.ineligible[produced] += 1
+            return
+        items = [produced] if isinstance(produced, Sample) else list(produced)
+        checked = [validate(tag(s, device), self.coerce) for s in items]
+        if any(c.rejected is not None for c in checked):  # a bug in a device, never data: counted, not written
+            stats.invalid += 1
+            return
+        kept = 0
+        for c in checked:
+            if self.dedup.check(c.sample) is not None:
+                stats.duplicates += 1
+                continue
+            self.derived.append(c.sample)
+            self.report.source(parent.source).derived[device] += 1
+            stats.derived += 1
+            kept += 1
+        stats.applied += kept > 0
+
+    def derive(self, device: str, samples: Sequence[Sample], make: Callable[[Sample, random.Random], object]) -> None:
+        if self.cfg.rate(device) <= 0:
+            return
+        for s in samples:
+            rng = self.select(device, s)
+            if rng is not None:
+                self.emit(device, s, make(s, rng))
+
+    def mask(self, device: str, samples: list[Sample], skip: set[int]) -> None:
+        """Rename in place the selected samples (their positions go into ``skip``)."""
+        if self.cfg.rate(device) <= 0:
+            return
+        stats = self.report.device(device, self.cfg.rate(device))
+        for i, s in enumerate(samples):
+            if i in skip:
+                continue
+            rng = self.select(device, s)
+            if rng is None:
+                continue
+            try:
+                if device == "hammer_mask":
+                    renaming = masking.hammer_renaming(s, rng, self.cfg.hammer_mask_names)
+                else:
+                    renaming = masking.tool_zero_renaming(s)
+            except masking.UnmaskableSample as exc:
+                stats.ineligible[str(exc)] += 1
+                continue
+            if not renaming.changes:
+                stats.ineligible[masking.NOTHING_TO_RENAME] += 1
+                continue
+            checked = validate(tag(masking.apply_renaming(s, renaming), device), self.coerce)
+            if checked.rejected is not None:
+                stats.invalid += 1
+                continue
+            samples[i] = checked.sample
+            skip.add(i)
+            stats.applied += 1
+            self.report.source(s.source).masked[device] += 1
+
+    def concat_all(self, originals: Sequence[Sample]) -> None:
+        if self.cfg.concat_rate <= 0:
+            return
+        pool = [s for s in originals if augment.concat_eligible(s) is None and s.source not in self.raw]
+        by_tool: dict[str, list[int]] = {}
+        for i, s in enumerate(pool):
+            for name in s.tool_names:
+                by_tool.setdefault(name, []).append(i)
+
+        def make(s: Sample, rng: random.Random):
+            reason = augment.concat_eligible(s)
+            if reason:
+                return reason
+            partner = augment.pick_partner(s, pool, by_tool, rng)
+            return augment.NO_RELATED_SAMPLE if partner is None else augment.concat(s, partner)
+
+        self.derive("concat", originals, make)
+
+
+def apply_devices(samples: Sequence[Sample], cfg: DeviceConfig, seed: int, split: str, report: Report,
+                  dedup: Deduplicator, coerce: bool = True, raw_sources: Iterable[str] = ()) -> list[Sample]:
+    """The split's samples after every enabled device: originals (possibly masked), then derived ones.
+
+    ``dedup`` must already hold every sample of the output (all splits), so that no derived sample
+    repeats a prompt on either side; ``raw_sources`` are sources whose ground truth is kept as
+    released (``--toolrl-gt raw``) and are never rewritten.
+    """
+    run = _Run(cfg, seed, split, report, dedup, coerce, raw_sources)
+    originals = list(samples)
+    run.derive("irrelevance", originals, lambda s, rng: irrelevance.relabel(s))
+    run.concat_all(originals)
+    first = len(originals)
+    everything = originals + run.derived
+    run.derived = []
+    masked: set[int] = set()
+    for device in MASKS:
+        run.mask(device, everything, masked)
+    originals = everything[:first]
+    run.derive("reintroduce", originals, lambda s, rng: augment.reintroduce(s))
+    run.derive("clarify", originals, augment.clarify)
+    run.derive("correct", originals, augment.correct)
+    return everything + run.derived
