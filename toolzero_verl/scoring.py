@@ -17,21 +17,18 @@ or a bad option is a bug in data or config and raises ``ValueError``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .formats import DEFAULT_LIMITS, OutputFormat, ParsedResponse, ParseLimits, get_format
 from .ground_truth import load_ground_truth
-from .rewards import RewardSpec, ScoreInput, get_reward
+from .rewards import ConfigError, RewardSpec, ScoreInput, get_reward, warn_once  # noqa: F401 (ConfigError is public here)
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_REWARD = "gg_grpo"
 DEFAULT_FORMAT = {"toolrl": "toolrl"}  # every other reward defaults to Tool Zero's "answer" format
 # Passed by verl's reward managers to every compute_score; not ours to interpret.
 VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
-_warned: set[str] = set()
 
 
 def compute_score(
@@ -103,15 +100,9 @@ def _build_setup(reward_kwargs: Mapping[str, Any]) -> _Setup:
     return _Setup(spec, fmt, limits, config, int(total) if total else None)
 
 
-class ConfigError(ValueError):
-    """A reward option or the training-step wiring is wrong (raised, never swallowed)."""
-
-
 def _fallback(spec, gt, fmt, step, progress, is_train, config, exc):
-    key = f"{spec.name}:{type(exc).__name__}"
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning("toolzero: %s reward failed on a response (%r); scoring it as an unparseable one", spec.name, exc)
+    warn_once(f"{spec.name}:{type(exc).__name__}",
+              f"toolzero: {spec.name} reward failed on a response ({exc!r}); scoring it as an unparseable one")
     failed = ParsedResponse(format_ok=False, parse_ok=False, error="reward_error")
     return spec.fn(ScoreInput("", gt, fmt, failed, step, progress, is_train), config)
 

@@ -129,12 +129,12 @@ def test_missing_step_on_validation_rows_is_fine(recipe_config_factory, tiny_tok
 def test_missing_step_warn_option_scores_at_t0_with_one_warning(
     recipe_config_factory, tiny_tokenizer, caplog, monkeypatch
 ):
-    import toolzero_verl.scoring as scoring
+    import toolzero_verl.rewards as rewards
 
-    monkeypatch.setattr(scoring, "_warned", set())  # the warning is once per process
+    monkeypatch.setattr(rewards, "_warned", set())  # the warning is once per process
     cfg = recipe_config_factory(["+reward.custom_reward_function.reward_kwargs.missing_step=warn"])
     rows = [{"response": answer_response("Paris"), "ground_truth": WEATHER_GT}] * 3
-    with caplog.at_level(logging.WARNING, logger="toolzero_verl.scoring"):
+    with caplog.at_level(logging.WARNING, logger="toolzero_verl"):
         out = score_with_worker(cfg, make_batch(tiny_tokenizer, rows, with_step=False))
     assert [o["reward_extra_info"]["sigma"] for o in out] == pytest.approx([sigmoid(0, KAPPA, MIDPOINT)] * 3)
     assert all(o["reward_extra_info"]["training_progress"] == -1.0 for o in out)

@@ -246,19 +246,16 @@ def build_rows(entries: Sequence[BfclEntry], output_format: str, with_prompt: bo
 
 
 def write_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
-    """Write rows as parquet atomically (temporary file, then rename)."""
+    """Write rows as parquet atomically (temporary file, then rename), in data_prep's row schema
+    with BFCL's ``extra_info`` (id and category instead of the training fields)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    message = pa.struct([("role", pa.string()), ("content", pa.string())])
-    schema = pa.schema([
-        ("data_source", pa.string()),
-        ("prompt", pa.list_(message)),
-        ("ability", pa.string()),
-        ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-        ("extra_info", pa.struct([("split", pa.string()), ("index", pa.int64()), ("id", pa.string()),
-                                  ("category", pa.string()), ("output_format", pa.string())])),
-    ])
+    from data_prep.output import ROW_SCHEMA
+
+    extra = pa.struct([("split", pa.string()), ("index", pa.int64()), ("id", pa.string()),
+                       ("category", pa.string()), ("output_format", pa.string())])
+    schema = ROW_SCHEMA.set(ROW_SCHEMA.get_field_index("extra_info"), pa.field("extra_info", extra))
     tmp = f"{path}.tmp"
     pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), tmp)
     os.replace(tmp, path)

@@ -8,6 +8,7 @@ the fixed tuple of numeric keys it returns (verl logs every key and needs the sa
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -43,6 +44,33 @@ class RewardSpec:
 
 
 REWARDS: dict[str, RewardSpec] = {}
+
+logger = logging.getLogger("toolzero_verl")
+_warned: set[str] = set()
+
+
+class ConfigError(ValueError):
+    """A reward option or the training-step wiring is wrong (raised, never swallowed)."""
+
+
+def warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message)
+
+
+def missing_step(policy: str, what: str, key: str) -> None:
+    """A train row lacks the step its schedule needs: raise ``ConfigError`` (``policy="error"``)
+    or warn once (``"warn"``); the caller then scores at step 0. Never silent (SPEC §5)."""
+    message = (
+        f"{what} needs the training step but the row carries none. Use the 'toolzero' reward manager "
+        "(reward.reward_manager.name=toolzero), which reads the step verl 0.9's v1 trainer puts in "
+        "non_tensor_batch['global_steps'], or pass global_steps explicitly; missing_step='warn' scores "
+        "at step 0 instead."
+    )
+    if policy == "error":
+        raise ConfigError(message)
+    warn_once(key, message)
 
 
 def register_reward(name: str, config_cls: type, keys: tuple[str, ...]):

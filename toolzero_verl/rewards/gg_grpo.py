@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from ..matching import ast_match, keys_match
 from ..schedules import KAPPA, MIDPOINT, STEP_FREE, get_schedule
-from . import ScoreInput, register_reward
+from . import ScoreInput, missing_step, register_reward
 
 MULTI_CALL_BONUS = 0.3  # Tool Zero: bonus for an exact answer with several calls
 VALUE_ERROR_PENALTY = 0.3  # Tool Zero: penalty for right names and keys but a wrong value
@@ -102,26 +102,10 @@ def schedule_weight(inp: ScoreInput, cfg: GGGRPOConfig) -> float:
     else:
         t = inp.step
     if t is None:
-        _missing_step(cfg)
+        need = "training_progress (set trainer.total_training_steps)" if cfg.step_unit == "percent" else "global_steps"
+        missing_step(cfg.missing_step, f"GG-GRPO schedule {cfg.schedule!r} (it reads {need})", "gg_grpo")
         t = 0.0
     return schedule(t, cfg.kappa, cfg.midpoint)
-
-
-def _missing_step(cfg: GGGRPOConfig) -> None:
-    from ..scoring import ConfigError, logger, _warned
-
-    need = "training_progress (set trainer.total_training_steps)" if cfg.step_unit == "percent" else "global_steps"
-    msg = (
-        f"GG-GRPO schedule {cfg.schedule!r} needs the training step but the row carries no {need}. "
-        "Use the 'toolzero' reward manager (reward.reward_manager.name=toolzero), which reads the step verl "
-        "0.9's v1 trainer puts in non_tensor_batch['global_steps'], or pass global_steps explicitly; "
-        "missing_step='warn' scores at t=0 instead."
-    )
-    if cfg.missing_step == "error":
-        raise ConfigError(msg)
-    if "missing_step" not in _warned:
-        _warned.add("missing_step")
-        logger.warning(msg)
 
 
 @register_reward("gg_grpo", GGGRPOConfig, KEYS)

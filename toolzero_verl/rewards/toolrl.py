@@ -75,7 +75,7 @@ from typing import Sequence
 from ..calls import ToolCall
 from ..formats import MalformedArguments, toolrl_expected_shape
 from ..ground_truth import GroundTruth
-from . import ScoreInput, register_reward
+from . import ScoreInput, missing_step, register_reward
 
 # ToolRL §3.3 / rlla.py: R_format ∈ [0, 1], R_correct ∈ [−3, 3].
 FORMAT_BOUNDS = (0.0, 1.0)
@@ -188,18 +188,8 @@ def _step(inp: ScoreInput, cfg: ToolRLConfig) -> float | None:
     length_needs_step = cfg.think_length_dynamic and cfg.think_length_weight != 0
     if not inp.is_train and not length_needs_step:
         return None  # validation rows use the finished schedule anyway
-    from ..scoring import ConfigError, _warned, logger
-
-    msg = (
-        f"ToolRL options (schedule={cfg.schedule!r}, think_length_dynamic={cfg.think_length_dynamic}) need the "
-        "training step but the row carries no global_steps. Use the 'toolzero' reward manager or pass "
-        "global_steps explicitly; missing_step='warn' scores at step 0 instead."
-    )
-    if cfg.missing_step == "error":
-        raise ConfigError(msg)
-    if "toolrl_missing_step" not in _warned:
-        _warned.add("toolrl_missing_step")
-        logger.warning(msg)
+    what = f"ToolRL options (schedule={cfg.schedule!r}, think_length_dynamic={cfg.think_length_dynamic})"
+    missing_step(cfg.missing_step, what, "toolrl")
     return 0.0
 
 
