@@ -14,11 +14,12 @@ records and samples cost more than the parallel work saved.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import hammer, toolace, toolrl, xlam
 from .sample import Rejected
 from .validate import Checked, validate
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,18 +28,22 @@ class Settings:
     toolrl_raw: bool = False  # --toolrl-gt raw: ToolRL rows are kept as released (structural checks only)
 
 
+# corpus name -> (record, index, settings) -> (candidate samples, converted samples or rejections)
+CONVERTERS: dict[str, Callable[[Any, int, Settings], tuple[int, list]]] = {
+    "toolace": lambda rec, i, s: toolace.convert_record(rec, i),
+    "xlam": lambda rec, i, s: (1, [xlam.convert_record(rec, i, "xlam", s.required_policy)]),
+    "hammer": lambda rec, i, s: (1, [hammer.convert_record(rec, i, s.required_policy)]),
+    "toolrl": lambda rec, i, s: (1, [toolrl.convert_record(rec, i)]),
+}
+
+
 def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[int, list[Checked]]:
     """One raw record -> ``(candidates, [Checked, ...])`` (a rejection is a Checked with ``rejected``)."""
-    if source == "toolace":
-        n, items = toolace.convert_record(rec, index)
-    elif source == "xlam":
-        n, items = 1, [xlam.convert_record(rec, index, "xlam", settings.required_policy)]
-    elif source == "hammer":
-        n, items = 1, [hammer.convert_record(rec, index, settings.required_policy)]
-    elif source == "toolrl":
-        n, items = 1, [toolrl.convert_record(rec, index)]
-    else:
-        raise ValueError(f"unknown source {source!r}")
+    try:
+        converter = CONVERTERS[source]
+    except KeyError:
+        raise ValueError(f"unknown source {source!r}; known: {sorted(CONVERTERS)}") from None
+    n, items = converter(rec, index, settings)
     check_calls = not (source == "toolrl" and settings.toolrl_raw)
     return n, [Checked(rejected=it) if isinstance(it, Rejected) else validate(it, settings.coerce, check_calls)
                for it in items]

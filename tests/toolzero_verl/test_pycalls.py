@@ -94,3 +94,35 @@ def test_render_then_parse_round_trips(spec):
     assert len(parsed) == len(calls)
     for got, want in zip(parsed, calls):
         assert got.name == want.name and strict_equal(dict(got.arguments), dict(want.arguments))
+
+
+# --- the fast path must agree with the ast path, or decline ----------------------------------------
+
+_SOUP = ["[", "]", "(", ")", "{", "}", ",", "=", ":", ".", "-", "+", " ", "\n", "\u00a0", "f", "g", "a", "b",
+         "True", "None", "lambda", "from", "__debug__", "1", "0", "00", "1.5", "1e3", "1.", "2j", "'x'", '"y"',
+         '"a\\"b"', "'''t'''", "#", "*", "**", "é", "x.y", "9" * 30]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_SOUP), max_size=16).map(lambda parts: "[" + "".join(parts) + "]"),
+       st.integers(1, 6))
+def test_fast_path_equals_the_ast_path_or_declines(body, depth):
+    from toolzero_verl.pycalls import _fast_parse, _parse_masked
+
+    fast = _fast_parse(body, depth)
+    if fast is None:
+        return
+    slow = _parse_masked(body, {}, depth)  # must not raise when the fast path accepted
+    assert [c.name for c in fast] == [c.name for c in slow]
+    assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(identifiers, st.dictionaries(identifiers, json_values, max_size=4)), max_size=4))
+def test_fast_path_takes_rendered_calls(spec):
+    from toolzero_verl.pycalls import _fast_parse
+
+    calls = [ToolCall(name, args) for name, args in spec]
+    text = render_python_calls(calls)
+    if "\\" not in text and "\n" not in text and "\r" not in text:  # escapes go to the ast path
+        assert _fast_parse(text, 32) is not None, text
