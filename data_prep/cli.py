@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "[A-Za-z0-9_.] and perturbed defaults (Hammer used 2/3). Default: 0")
     dev.add_argument("--hammer-mask-names", type=float, default=1.0, metavar="F",
                      help="fraction of function and parameter names renamed in a Hammer-masked sample. Default: 1 (all)")
+    dev.add_argument("--hammer-mask-sources", default="", metavar="LIST",
+                     help="comma-separated sources Hammer masking may touch (e.g. xlam: ToolRL's 'Hammer (masked)' "
+                     "rows are masked xLAM calls). Default: every source")
     dev.add_argument("--irrelevance-rate", type=float, default=0.0, metavar="R",
                      help="fraction of call samples that also yield a no-call copy without their gold tools (answer []), "
                      "skipped when a remaining tool could answer by name or none would remain. Default: 0")
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         coerce=args.coerce, toolrl_gt=args.toolrl_gt, progress=args.progress,
         devices=DeviceConfig(
             irrelevance_rate=args.irrelevance_rate, concat_rate=args.concat_rate, hammer_mask_rate=args.hammer_mask_rate,
-            hammer_mask_names=args.hammer_mask_names, name_mask_rate=args.name_mask_rate,
+            hammer_mask_names=args.hammer_mask_names,
+            hammer_mask_sources=tuple(x.strip() for x in args.hammer_mask_sources.split(",") if x.strip()), name_mask_rate=args.name_mask_rate,
             reintroduce_rate=args.reintroduce_rate, clarify_rate=args.clarify_rate, correct_rate=args.correct_rate,
             on=args.devices_on),
     )

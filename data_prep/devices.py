@@ -61,6 +61,7 @@ class DeviceConfig:
     concat_rate: float = 0.0
     hammer_mask_rate: float = 0.0
     hammer_mask_names: float = 1.0  # fraction of function/parameter names renamed in a Hammer-masked sample
+    hammer_mask_sources: tuple[str, ...] = ()  # sources Hammer masking may touch; () = every source
     name_mask_rate: float = 0.0
     reintroduce_rate: float = 0.0
     clarify_rate: float = 0.0
@@ -152,8 +153,9 @@ class _Run:
         if self.cfg.rate(device) <= 0:
             return
         stats = self.report.device(device, self.cfg.rate(device))
+        sources = self.cfg.hammer_mask_sources if device == "hammer_mask" else ()
         for i, s in enumerate(samples):
-            if i in skip:
+            if i in skip or (sources and s.source not in sources):
                 continue
             rng = self.select(device, s)
             if rng is None:

@@ -6,7 +6,7 @@ samples. A count larger than what is available takes everything (the report show
 Selection is a seeded random subset, kept in input order; the rest is counted as ``not_selected``.
 
 >>> parse_mix("toolrl")
-{'toolace': 2000, 'hammer': 1000, 'xlam': 1000}
+{'toolace': 2000, 'xlam': 2000, 'hammer': 0}
 >>> parse_mix("toolace=0.5,xlam=300")
 {'toolace': 0.5, 'xlam': 300}
 >>> select(list(range(10)), 3, seed=0, source="xlam")
@@ -19,10 +19,13 @@ import random
 from typing import Sequence, TypeVar
 
 SOURCES = ("toolace", "xlam", "hammer", "toolrl")
-# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL README,
-# reference/corpora_formats.md §4).
+# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL README).
+# Its Hammer rows are Hammer's function-masked xLAM *call* samples, not the xlam-irrelevance file
+# (reference/corpora_formats.md §4: no irrelevance row was observed in ToolRL's data), so the preset
+# draws 2k xLAM and takes no --hammer rows; `--hammer-mask-rate 0.5 --hammer-mask-sources xlam`
+# masks half of them, as ToolRL's mix did (recipes/toolrl_qwen_grpo.sh).
 PRESETS: dict[str, dict[str, float]] = {
-    "toolrl": {"toolace": 2000, "hammer": 1000, "xlam": 1000},
+    "toolrl": {"toolace": 2000, "xlam": 2000, "hammer": 0},
 }
 
 T = TypeVar("T")

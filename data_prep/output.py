@@ -3,7 +3,9 @@
 :class:`TableBuilder` builds the parquet columns directly from samples (no per-row dicts). Every
 file is written to a temporary file in the output directory and renamed into place only after all
 of them are complete, so an interrupted run leaves no partial ``train.parquet`` / ``test.parquet``
-/ ``report.json`` (temporary files are removed on failure).
+/ ``report.json`` (temporary files are removed on failure). Each file is replaced atomically; the
+renames run back to back, ``report.json`` last, so a report always describes the parquet beside it
+(only a crash inside that window of microseconds could leave old and new parquet side by side).
 
 >>> import tempfile, pyarrow.parquet as pq
 >>> d = tempfile.mkdtemp()

@@ -7,9 +7,9 @@
 # string, so the reward is byte-for-byte ToolRL's):
 #   toolzero-prep --toolrl rlla_rl.json --toolrl-gt raw --output-format toolrl --test-size 0.02 \
 #                 --out ~/data/toolzero/toolrl
-# or rebuilt from the raw corpora with ToolRL's preset (2k ToolACE / 1k Hammer / 1k xLAM):
-#   toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json \
-#                 --hammer xlam-7.5k-irrelevancek.json --mix toolrl --output-format toolrl \
+# or rebuilt from the raw corpora with ToolRL's mix (2k ToolACE / 1k Hammer-masked xLAM / 1k xLAM):
+#   toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json --mix toolrl \
+#                 --hammer-mask-rate 0.5 --hammer-mask-sources xlam --output-format toolrl \
 #                 --out ~/data/toolzero/toolrl
 #   bash recipes/toolrl_qwen_grpo.sh                  # preflight checks, then train
 #   DRY_RUN=1 bash recipes/toolrl_qwen_grpo.sh        # CPU: compose + print the verl config, launch nothing

@@ -62,8 +62,8 @@ def strict_equal(a: Any, b: Any) -> bool:
 
 def freeze(value: Any) -> Any:
     """A hashable, type-tagged image of a value, so calls can be counted as multisets."""
-    if isinstance(value, dict):
-        return ("d", tuple(sorted((str(k), freeze(v)) for k, v in value.items())))
+    if isinstance(value, dict):  # keys keep their type: {"1": x} and {1: x} differ
+        return ("d", tuple(sorted(((type(k).__name__, str(k)), freeze(v)) for k, v in value.items())))
     if isinstance(value, (list, tuple)):
         return ("l" if isinstance(value, list) else "t", tuple(freeze(v) for v in value))
     return (type(value).__name__, value)

@@ -22,9 +22,11 @@ import json
 import json.scanner
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from .calls import ToolCall
+if TYPE_CHECKING:
+    from .ground_truth import GroundTruth
 from .pycalls import MAX_DEPTH, CallSyntaxError, parse_python_calls, render_python_calls
 
 MAX_RESPONSE_CHARS = 32 * 1024  # SPEC §2: longer responses score as parse failures, unparsed
@@ -88,6 +90,10 @@ class OutputFormat:
         """A complete, well-formed response."""
         raise NotImplementedError
 
+    def format_ok(self, parsed: ParsedResponse, gt: "GroundTruth") -> bool:
+        """The format term's verdict for this reference (most formats ignore the reference)."""
+        return parsed.format_ok
+
 
 FORMATS: dict[str, OutputFormat] = {}
 
@@ -106,6 +112,7 @@ def get_format(name: str) -> OutputFormat:
 
 # --- answer -------------------------------------------------------------------------------------
 
+_CALL_START = re.compile(r"[A-Za-z_][\w.]*\(")  # `name(` (no space: "THC (…" is prose) at the start: meant as a call
 _ANSWER_SHAPE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
 
 
@@ -152,8 +159,8 @@ class AnswerFormat(OutputFormat):
         try:
             calls = parse_python_calls(stripped, known_names, limits.max_depth)
         except CallSyntaxError as exc:
-            # Prose is a legitimate no-call answer; a broken list is a parse failure.
-            looks_like_calls = stripped.startswith("[")
+            # Prose is a legitimate no-call answer; a broken list or call is a parse failure.
+            looks_like_calls = stripped.startswith("[") or _CALL_START.match(stripped) is not None
             return ParsedResponse((), body, format_ok, not looks_like_calls, str(exc) if looks_like_calls else None)
         return ParsedResponse(tuple(calls), body, format_ok)
 
@@ -248,6 +255,7 @@ TOOLRL_SHAPES = {
 
 _SHAPE_SETS = {name: frozenset((name,)) for name in TOOLRL_SHAPES}
 _NO_SHAPE: frozenset[str] = frozenset()
+_THINK_ONLY = frozenset({"think"})
 
 
 def toolrl_shapes(text: str) -> frozenset[str]:
@@ -289,6 +297,17 @@ _THINK_MIN = len("<think></think>")
 _CALL_OPEN = "</think>\n<tool_call>\n"
 _REPLY_OPEN = "</think>\n<response>"
 _CALL_CLOSE_REPLY = "\n</tool_call>\n<response>"
+
+
+def toolrl_reference_shape(gt: "GroundTruth") -> str:
+    """The ToolRL layout a reference asks for.
+
+    A raw ToolRL reference decides by substring, exactly as ToolRL does; our JSON reference decides
+    from its calls and answer text (a no-call turn answers in ``<response>``, SPEC §2).
+    """
+    if gt.toolrl_text is not None:
+        return toolrl_expected_shape("<tool_call>" in gt.toolrl_text, "<response>" in gt.toolrl_text)
+    return toolrl_expected_shape(bool(gt.calls), bool(gt.answer) or not gt.calls)
 
 
 def toolrl_expected_shape(has_calls: bool, has_response: bool) -> str:
@@ -345,15 +364,20 @@ class ToolRLFormat(OutputFormat):
         reply = between(text, "<response>", "</response>")
         reply = reply.strip() if reply is not None else None
         if "<tool_call>" not in text or "</tool_call>" not in text:
-            return ParsedResponse((), reply, bool(shapes), True, None, shapes)
+            return ParsedResponse((), reply, bool(shapes - _THINK_ONLY), True, None, shapes)
         # ToolRL reads the first block only, split on newlines, one JSON object per line.
         block = text.split("<tool_call>")[1].split("</tool_call>")[0].strip()
         answer_text = block if reply is None else block + "\n" + reply
         try:
             calls = tuple(_toolrl_call(line) for line in block.split("\n"))
         except (ValueError, TypeError, KeyError, RecursionError):
-            return ParsedResponse((), answer_text, bool(shapes), False, "bad_tool_call_json", shapes)
-        return ParsedResponse(calls, answer_text, bool(shapes), True, None, shapes)
+            return ParsedResponse((), answer_text, bool(shapes - _THINK_ONLY), False, "bad_tool_call_json", shapes)
+        return ParsedResponse(calls, answer_text, bool(shapes - _THINK_ONLY), True, None, shapes)
+
+    def format_ok(self, parsed, gt):
+        # ToolRL's format reward: the one layout the reference calls for (think-only is right
+        # only for a reference with neither calls nor a reply).
+        return toolrl_reference_shape(gt) in parsed.shapes
 
     def render_answer(self, calls, answer=None):
         parts = []

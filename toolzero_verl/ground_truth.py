@@ -110,12 +110,25 @@ def _from_mapping(obj: Mapping[str, Any]) -> GroundTruth:
     possible = obj.get("possible_answers")
     if possible is None:
         possible = derive_possible_answers(calls, tools)
-    elif len(possible) != len(calls):
-        raise ValueError(f"ground_truth has {len(calls)} calls but {len(possible)} possible_answers")
+    else:
+        _check_possible_answers(possible, calls)
     answer = obj.get("answer")
     if answer is not None and not isinstance(answer, str):
         raise ValueError("ground_truth 'answer' must be a string")
     return GroundTruth(tuple(calls), tuple(dict(t) for t in tools), tuple(possible), answer)
+
+
+def _check_possible_answers(possible: Any, calls: Sequence[ToolCall]) -> None:
+    """BFCL layout: one ``{call name: {param: [allowed, ...]}}`` per gold call, in order."""
+    if not isinstance(possible, list) or len(possible) != len(calls):
+        n = len(possible) if isinstance(possible, list) else type(possible).__name__
+        raise ValueError(f"ground_truth has {len(calls)} calls but possible_answers is {n}; one entry per call expected")
+    for i, (entry, call) in enumerate(zip(possible, calls)):
+        if not isinstance(entry, dict) or list(entry) != [call.name]:
+            raise ValueError(f"possible_answers[{i}] must be {{{call.name!r}: {{param: [allowed, ...]}}}}, got {entry!r:.80}")
+        params = entry[call.name]
+        if not isinstance(params, dict) or not all(isinstance(v, list) for v in params.values()):
+            raise ValueError(f"possible_answers[{i}][{call.name!r}] must map each parameter to a list of allowed values")
 
 
 _RESPONSE = re.compile(r"<response>(.*?)</response>", re.DOTALL)

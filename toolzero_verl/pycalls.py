@@ -49,7 +49,8 @@ def parse_python_calls(
     body = text.strip().strip("`").strip()
     if not body:
         raise CallSyntaxError("empty call list")
-    if not body.startswith("["):
+    bracketed = body.startswith("[")
+    if not bracketed:
         body = "[" + body
     if not body.endswith("]"):
         body = body + "]"
@@ -60,7 +61,8 @@ def parse_python_calls(
         return _parse_masked(body, {}, max_depth)
     except CallSyntaxError:
         # Names such as "Get Image" or "symbols/get-data" are not Python; mask them and retry.
-        masked, names = _mask_names(body, known_names)
+        # Free-form names only inside an explicit list: "Please call support()" stays prose.
+        masked, names = _mask_names(body, known_names, free=bracketed)
         if not names:
             raise
         return _parse_masked(masked, names, max_depth)
@@ -339,12 +341,28 @@ def _needs_mask(name: str) -> bool:
     return not _IDENT.match(name) or any(keyword.iskeyword(part) for part in name.split("."))
 
 
-_FREE_NAME = re.compile(r"[^\s(\[\]=,\"'{}][^(\[\]=,\"'{}]*?(?=\s*\()")
-_FREE_KW = re.compile(r"[^\s(\[\]=,\"'{}][^(\[\]=,\"'{}]*?(?=\s*=(?!=))")
+# A run of name characters (greedy, so linear on hostile text); the caller checks what follows.
+_FREE_RUN = re.compile(r"[^\s(\[\]=,\"'{}][^(\[\]=,\"'{}]*")
 
 
-def _mask_names(body: str, known_names: Iterable[str]) -> tuple[str, dict[str, str]]:
-    """Replace tool and parameter names that are not identifiers with placeholders."""
+def _free_name(body: str, i: int, kind: str) -> str | None:
+    """The text at ``i`` up to a call's ``(`` (kind "call") or a keyword's ``=`` (kind "kw")."""
+    m = _FREE_RUN.match(body, i)
+    if m is None:
+        return None
+    end = m.end()
+    nxt = body[end : end + 2]
+    if (kind == "call" and nxt[:1] == "(") or (kind == "kw" and nxt[:1] == "=" and nxt[1:2] != "="):
+        return m.group().rstrip()
+    return None
+
+
+def _mask_names(body: str, known_names: Iterable[str], free: bool = True) -> tuple[str, dict[str, str]]:
+    """Replace tool and parameter names that are not identifiers with placeholders.
+
+    Known names (the tools offered) are always recognised; with ``free`` also any other run of
+    text before ``(`` or ``=`` at a call position.
+    """
     known = sorted({n for n in known_names if n and _needs_mask(n)}, key=len, reverse=True)
     spans = _string_spans(body)
     out: list[str] = []
@@ -363,11 +381,10 @@ def _mask_names(body: str, known_names: Iterable[str]) -> tuple[str, dict[str, s
             name = None
             if expect == "call":
                 name = next((k for k in known if body.startswith(k, i) and body[i + len(k) :].lstrip().startswith("(")), None)
-                m = name is None and _FREE_NAME.match(body, i)
+                if name is None and free:
+                    name = _free_name(body, i, "call")
             else:
-                m = _FREE_KW.match(body, i)
-            if m:
-                name = m.group(0).rstrip()
+                name = _free_name(body, i, "kw")
             # a keyword must be a plain identifier: dotted names (Hammer's masked `Se.iWY`) are masked too
             if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
                 placeholder = _PLACEHOLDER.format(len(names))

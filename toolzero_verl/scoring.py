@@ -40,7 +40,7 @@ def compute_score(
 ) -> dict[str, float]:
     """Score one decoded response; returns ``{"score": …, <fixed component keys>}`` (all floats)."""
     extra = extra_info if type(extra_info) is dict or isinstance(extra_info, Mapping) else {}
-    step = _number(reward_kwargs.pop("global_steps", None), extra.get("global_steps"))
+    step = _number(reward_kwargs.pop("global_steps", None), _extra_step(extra))
     progress = _number(reward_kwargs.pop("training_progress", None), extra.get("training_progress"))
     setup = _setup(reward_kwargs)
     spec, fmt, config = setup.spec, setup.fmt, setup.config
@@ -87,6 +87,11 @@ def _setup(reward_kwargs: dict[str, Any]) -> _Setup:
         return setup
 
 
+def check_options(**reward_kwargs: Any) -> None:
+    """Raise ``ValueError`` now for reward options ``compute_score`` would reject (e.g. a typo)."""
+    _build_setup(reward_kwargs)
+
+
 def _build_setup(reward_kwargs: Mapping[str, Any]) -> _Setup:
     options = {k: v for k, v in reward_kwargs.items() if k not in VERL_KWARGS}
     reward_name = options.pop("reward", DEFAULT_REWARD)
@@ -105,6 +110,20 @@ def _fallback(spec, gt, fmt, step, progress, is_train, config, exc):
               f"toolzero: {spec.name} reward failed on a response ({exc!r}); scoring it as an unparseable one")
     failed = ParsedResponse(format_ok=False, parse_ok=False, error="reward_error")
     return spec.fn(ScoreInput("", gt, fmt, failed, step, progress, is_train), config)
+
+
+def _extra_step(extra: Mapping[str, Any]) -> Any:
+    """The step in ``extra_info``. The ``toolzero`` manager writes the trainer step together with
+    ``training_progress``. verl's ``naive`` manager instead merges the rollout's weight-version
+    stamps (``global_steps`` = ``max_global_steps`` = step − 1 in sync training): use version + 1."""
+    if "training_progress" not in extra and extra.get("max_global_steps") is not None:
+        warn_once("weight_version", "toolzero: no trainer step in extra_info (naive reward manager?); using the rollout "
+                  "weight version max_global_steps + 1 as the step. reward.reward_manager.name=toolzero passes the exact step.")
+        try:
+            return float(extra["max_global_steps"]) + 1
+        except (TypeError, ValueError):
+            return None
+    return extra.get("global_steps")
 
 
 def _number(explicit: Any, from_extra: Any) -> float | None:

@@ -133,3 +133,25 @@ def test_cli_options(tmp_path):
     res = subprocess.run([str(script), "--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(tmp_path / "x"),
                           "--name-mask-rate", "2"], capture_output=True, text=True)
     assert res.returncode == 2 and "--name-mask-rate" in res.stderr
+
+
+def test_hammer_mask_sources_limit_the_masking(tmp_path):
+    """ToolRL's mix masks xLAM rows only: --hammer-mask-sources xlam leaves ToolACE names intact."""
+    import json as _json
+    import subprocess as _sp
+    import sys as _sys
+    from pathlib import Path as _Path
+
+    import pandas as _pd
+
+    examples = _Path(__file__).resolve().parents[2] / "examples" / "data"
+    out = tmp_path / "out"
+    _sp.run([_sys.executable, "-m", "data_prep", "--toolace", str(examples / "toolace_data.json"),
+             "--xlam", str(examples / "xlam_function_calling_60k.json"), "--out", str(out), "--test-size", "0",
+             "--hammer-mask-rate", "1", "--hammer-mask-sources", "xlam", "--quiet", "--no-progress"], check=True)
+    df = _pd.read_parquet(out / "train.parquet")
+    masked = {src: sum("hammer_mask" in (e["augmentation"] or "") for e, s in zip(df["extra_info"], df["data_source"]) if s == src)
+              for src in ("toolace", "xlam")}
+    assert masked["toolace"] == 0 and masked["xlam"] > 0
+    report = _json.loads((out / "report.json").read_text())
+    assert report["devices"]["hammer_mask"]["applied"] == masked["xlam"]

@@ -8,7 +8,8 @@ from data_prep.mix import PRESETS, parse_mix, select, target_count
 
 
 def test_toolrl_preset_is_toolrls_mix():
-    assert parse_mix("toolrl") == {"toolace": 2000, "hammer": 1000, "xlam": 1000} == PRESETS["toolrl"]
+    # ToolRL's "1K Hammer (masked)" rows are masked xLAM calls: 2k xLAM, no irrelevance rows
+    assert parse_mix("toolrl") == {"toolace": 2000, "xlam": 2000, "hammer": 0} == PRESETS["toolrl"]
     assert parse_mix(None) == parse_mix("all") == {}
 
 

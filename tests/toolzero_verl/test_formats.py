@@ -137,3 +137,14 @@ def test_json_line_decoding_equals_json_loads(line):
     else:
         got = _json_line(line)
         assert got == expected or (got != got and expected != expected)  # NaN
+
+
+@pytest.mark.parametrize("body,parse_ok", [
+    ("THC (tetrahydrocannabinol) is the main component.", True),   # prose with parentheses
+    ("Please contact customer support()", True),
+    ("get_weather(city='Paris'", False),                            # a broken call
+    ("[get_weather(city='Paris'", False),                           # (a missing final ] is added, as BFCL does)
+])
+def test_answer_prose_versus_broken_calls(body, parse_ok):
+    parsed = get_format("answer").parse(f"<think>t</think><answer>{body}</answer>")
+    assert parsed.calls == () and parsed.parse_ok is parse_ok

@@ -62,7 +62,7 @@ def test_real_toolrl_rows_load(shared_dir):
     ('{"calls": [{"arguments": {}}]}', r"calls\[0\] is invalid"),
     ('{"calls": [{"name": "f", "arguments": []}]}', r"calls\[0\] is invalid"),
     ('{"calls": [], "tools": [{"description": "x"}]}', r"tools\[0\]"),
-    ('{"calls": [{"name": "f"}], "possible_answers": []}', "1 calls but 0 possible_answers"),
+    ('{"calls": [{"name": "f"}], "possible_answers": []}', "1 calls but possible_answers is 0"),
     ('{"calls": [', "not valid JSON"),
     ("42", "neither our JSON schema"),
     ("<think>x</think>\n<tool_call>\nnot json\n</tool_call>", "line 0"),
@@ -72,3 +72,14 @@ def test_invalid_ground_truth_raises_a_clear_value_error(bad, message):
         load_ground_truth(bad)
     with pytest.raises(ValueError):
         load_ground_truth(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("possible,message", [
+    ([["f"]], r"possible_answers\[0\] must be"),
+    ([{"g": {"x": [1]}}], r"possible_answers\[0\] must be"),
+    ([{"f": {"x": 1}}], "list of allowed values"),
+    (5, "one entry per call"),
+])
+def test_malformed_possible_answers_are_a_clear_value_error(possible, message):
+    with pytest.raises(ValueError, match=message):
+        load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}], "possible_answers": possible})

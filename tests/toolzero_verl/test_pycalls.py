@@ -126,3 +126,19 @@ def test_fast_path_takes_rendered_calls(spec):
     text = render_python_calls(calls)
     if "\\" not in text and "\n" not in text and "\r" not in text:  # escapes go to the ast path
         assert _fast_parse(text, 32) is not None, text
+
+
+def test_prose_with_parentheses_is_not_a_call():
+    with pytest.raises(CallSyntaxError):
+        parse_python_calls("Please contact customer support()")
+    assert parse_python_calls("[Get Image(x=1)]")[0].name == "Get Image"  # inside a list, free names work
+
+
+@pytest.mark.parametrize("text", ["[a" + " " * 30000 + "]", "[f(a" + " " * 30000 + "b)]", "[" + "a " * 15000 + "]"])
+def test_name_masking_is_linear_on_long_whitespace_runs(text):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(CallSyntaxError):
+        parse_python_calls(text)
+    assert time.perf_counter() - t0 < 0.5  # a safety bound: the lazy regex it replaced took ~2 s

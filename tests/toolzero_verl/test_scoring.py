@@ -98,3 +98,13 @@ def test_unknown_reward_and_format_are_errors():
 def test_verl_manager_kwargs_are_accepted():
     r = compute_score("d", "x", GT, {"split": "test"}, reward_router_address=None, reward_model_tokenizer=None)
     assert "score" in r
+
+
+def test_naive_manager_weight_version_stands_in_for_the_step():
+    """verl's naive manager merges the rollout weight version (step - 1), not the trainer step."""
+    ok = "<think>x</think><answer>[run(cmd='ls', n=2), Get Image(sport='x')]</answer>"
+    naive_extra = {"split": "train", "global_steps": 24, "min_global_steps": 24, "max_global_steps": 24}
+    r = compute_score("d", ok, GT, naive_extra)
+    assert r["step"] == 25.0 and abs(r["sigma"] - 0.5) < 1e-12
+    ours = {"split": "train", "global_steps": 25, "training_progress": 0.25, "max_global_steps": 24}
+    assert compute_score("d", ok, GT, ours)["step"] == 25.0

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..atomic import atomic_path
 from ..calls import ToolCall
 from ..matching import PARALLEL_WRONG_COUNT, WRONG_COUNT
 from .score import Report
@@ -256,9 +257,8 @@ def write_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> No
     extra = pa.struct([("split", pa.string()), ("index", pa.int64()), ("id", pa.string()),
                        ("category", pa.string()), ("output_format", pa.string())])
     schema = ROW_SCHEMA.set(ROW_SCHEMA.get_field_index("extra_info"), pa.field("extra_info", extra))
-    tmp = f"{path}.tmp"
-    pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), tmp)
 
 
 # --- scoring ----------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def _reward_kwarg(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _add_scoring(p: argparse.ArgumentParser, fmt_default: str | None) -> None:
+def _add_scoring(p: argparse.ArgumentParser, required_format: bool) -> None:
     get_reward(DEFAULT_REWARD)  # loads the built-in rewards so their names are listed
     p.add_argument("--generations", required=True, metavar="JSONL",
                    help="model outputs, one JSON object per line: {\"index\"|\"id\": ..., \"response\": \"...\"} "
@@ -53,10 +53,13 @@ def _add_scoring(p: argparse.ArgumentParser, fmt_default: str | None) -> None:
     p.add_argument("--reward", default=DEFAULT_REWARD, choices=sorted(REWARDS),
                    help=f"reward whose components are reported (default {DEFAULT_REWARD}); "
                         "strict accuracy is the same for every reward")
-    p.add_argument("--output-format", default=fmt_default, choices=sorted(FORMATS),
-                   help="format the model was prompted to write" + (
-                       f" (default {fmt_default})" if fmt_default else
-                       " (default: each row's extra_info.output_format, else the reward's default)"))
+    if required_format:  # BFCL rows are rebuilt here, so nothing records the prompted format
+        p.add_argument("--output-format", required=True, choices=sorted(FORMATS),
+                       help="format the model was prompted to write (the one given to bfcl-prompts)")
+    else:
+        p.add_argument("--output-format", choices=sorted(FORMATS),
+                       help="format the model was prompted to write "
+                            "(default: each row's extra_info.output_format, else the reward's default)")
     p.add_argument("--reward-kwarg", action="append", type=_reward_kwarg, default=[], metavar="KEY=VALUE",
                    help="extra reward option, repeatable (e.g. matching=optimal); values are parsed as JSON when possible")
     p.add_argument("--partial", action="store_true",
@@ -100,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Join generations to parquet rows (by extra_info.index or id), score them and "
                                    "print accuracy, reward component means, parse failures and error types.")
     p.add_argument("--data", required=True, metavar="PARQUET", help="verl parquet (toolzero-prep or bfcl-prompts)")
-    _add_scoring(p, fmt_default=None)
+    _add_scoring(p, required_format=False)
 
     p = sub.add_parser("bfcl-prompts", help="render BFCL questions into our prompts (parquet)",
                        description="Render BFCL single-turn questions into the training prompt of an output format.")
@@ -114,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the BFCL v3 summary and error types.")
     p.add_argument("--bfcl-dir", required=True, metavar="DIR")
     p.add_argument("--categories", metavar="LIST", help="comma-separated subset (default: every scored category present)")
-    _add_scoring(p, fmt_default="answer")
+    _add_scoring(p, required_format=True)
 
     p = sub.add_parser("generate", help="generate a generations JSONL with vLLM",
                        description="Generate responses for parquet prompts with vLLM (greedy by default).")

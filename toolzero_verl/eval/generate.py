@@ -19,6 +19,8 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
+from ..atomic import write_text_atomic
+
 VLLM_MISSING = """vLLM is not importable in this Python environment, so --generate cannot run here.
 Produce the generations JSONL elsewhere, then score it here:
   1. On a GPU machine with vLLM (e.g. your verl environment):
@@ -96,10 +98,7 @@ def write_generations(rows: Sequence[Mapping[str, Any]], outputs: Sequence[Seque
     if str(path) in ("-", "/dev/stdout"):
         print(data, end="")
         return
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    write_text_atomic(path, data)
 
 
 def generate(

@@ -29,11 +29,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from ..atomic import write_text_atomic
 from ..formats import get_format
 from ..ground_truth import GroundTruth, load_ground_truth
 from ..matching import CANNOT_FIND_MATCH, ast_match
 from ..rewards import get_reward
-from ..scoring import DEFAULT_FORMAT, DEFAULT_REWARD, compute_score
+from ..scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
 from . import errors
 from .generations import MAX_REPORTED_LINES, Generations, join
 
@@ -236,8 +237,8 @@ def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: 
 def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: ScoreOptions = ScoreOptions()) -> Report:
     """Join, score and aggregate. Malformed lines, unknown keys and bad ground truths are counted and
     reported; rows without a generation count as failures (``no_generation``) unless ``partial``."""
+    check_options(reward=options.reward, **dict(options.reward_kwargs))  # bad options fail before any work
     spec = get_reward(options.reward)
-    spec.make_config(dict(options.reward_kwargs))  # unknown reward options fail before any work
     joined = join(rows, gens)
     scores: list[ResponseScore] = []
     bad_rows: list[tuple[int, str]] = []
@@ -368,11 +369,7 @@ def format_problems(report: Report, max_failures: int, rename=None) -> str:
 
 def write_json(data: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write metrics JSON (NaN, e.g. the accuracy of an empty group, becomes null)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_nan_to_none(data), fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(_nan_to_none(data), indent=2, ensure_ascii=False) + "\n")
 
 
 def _nan_to_none(obj: Any) -> Any:

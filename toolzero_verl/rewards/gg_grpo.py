@@ -65,7 +65,6 @@ def _splitter(pattern: str):
     return re.compile(pattern).split
 
 
-@lru_cache(maxsize=16384)
 def tokens(text: str, delimiters: str = TOKEN_DELIMITERS, case_sensitive: bool = True) -> frozenset[str]:
     """T(Y): the set of alphanumeric tokens.
 
@@ -75,6 +74,12 @@ def tokens(text: str, delimiters: str = TOKEN_DELIMITERS, case_sensitive: bool =
     if not case_sensitive:
         text = text.lower()
     return frozenset(t for t in _splitter(delimiters)(text) if t)
+
+
+def reference_answer(fmt, gt) -> str:
+    """Y*: the reference rendered in the output format and read back exactly as Y is read from a
+    response (tags stripped), so a perfect answer reaches the top of r_general in every format."""
+    return fmt.parse(fmt.render(gt.calls, gt.answer), gt.known_names).text or ""
 
 
 def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOConfig, *, made_call: bool) -> float:
@@ -124,10 +129,10 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOConfig) -> dict[str, float]:
         fmt, delimiters, case = inp.fmt, cfg.token_delimiters, cfg.case_sensitive
         ref = gt.memo(
             ("general_ref", fmt.name, delimiters, case),
-            lambda: tokens(fmt.render_answer(gt.calls, gt.answer), delimiters, case),
+            lambda: tokens(reference_answer(fmt, gt), delimiters, case),
         )
         general = general_reward(parsed.text, ref, cfg, made_call=bool(parsed.calls))
-    fmt_score = 1.0 if parsed.format_ok else 0.0
+    fmt_score = 1.0 if inp.fmt.format_ok(parsed, gt) else 0.0
     return {
         "score": fmt_score + sigma * strict + (1.0 - sigma) * general,
         "format": fmt_score,

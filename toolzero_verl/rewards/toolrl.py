@@ -73,8 +73,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..calls import ToolCall
-from ..formats import MalformedArguments, toolrl_expected_shape
-from ..ground_truth import GroundTruth
+from ..formats import MalformedArguments
 from . import ScoreInput, missing_step, register_reward
 
 # ToolRL §3.3 / rlla.py: R_format ∈ [0, 1], R_correct ∈ [−3, 3].
@@ -191,26 +190,6 @@ def _step(inp: ScoreInput, cfg: ToolRLConfig) -> float | None:
     what = f"ToolRL options (schedule={cfg.schedule!r}, think_length_dynamic={cfg.think_length_dynamic})"
     missing_step(cfg.missing_step, what, "toolrl")
     return 0.0
-
-
-# --- format ---------------------------------------------------------------------------------------
-
-
-def expected_shape(gt: GroundTruth) -> str:
-    """The ToolRL layout the reference asks for.
-
-    A raw ToolRL reference decides by substring, exactly as rlla does; our JSON reference decides
-    from its calls and answer text (a no-call turn answers in ``<response>``, SPEC §2).
-    """
-    if gt.toolrl_text is not None:
-        return toolrl_expected_shape("<tool_call>" in gt.toolrl_text, "<response>" in gt.toolrl_text)
-    return toolrl_expected_shape(bool(gt.calls), bool(gt.answer) or not gt.calls)
-
-
-def format_ok(inp: ScoreInput) -> bool:
-    if inp.fmt.name == "toolrl":
-        return expected_shape(inp.gt) in inp.parsed.shapes
-    return inp.parsed.format_ok
 
 
 # --- correctness ----------------------------------------------------------------------------------
@@ -401,7 +380,7 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLConfig) -> dict[str, float]:
     step = _step(inp, cfg)
     b = cfg.bounds(step if inp.is_train else None)  # validation rows: the finished schedule
     parsed, gold = inp.parsed, inp.gt.calls
-    fmt = b.format_max if format_ok(inp) else b.format_min
+    fmt = b.format_max if inp.fmt.format_ok(inp.parsed, inp.gt) else b.format_min
     corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg)
     length = 0.0
     if cfg.think_length_weight and parsed.error != "too_long":

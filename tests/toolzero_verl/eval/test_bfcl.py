@@ -70,7 +70,11 @@ def test_loads_every_category_with_its_answer_key(data):
 @pytest.mark.parametrize("fmt_name", sorted(FORMATS))
 def test_answer_key_generations_pass_in_every_category(rows, fmt_name):
     fmt = get_format(fmt_name)
-    report, results = score(rows, lambda r: fmt.render(gold_calls(r), PROSE, think="reasoning"), fmt_name)
+    def respond(r):  # prose only where no call is due (a toolrl reply beside calls breaks ToolRL's layout)
+        calls = gold_calls(r)
+        return fmt.render(calls, None if calls else PROSE, think="reasoning")
+
+    report, results = score(rows, respond, fmt_name)
     assert set(results) == set(COUNTS)
     for cat, r in results.items():
         assert r.total == COUNTS[cat]

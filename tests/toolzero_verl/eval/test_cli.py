@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from toolzero_verl.eval.bfcl import build_rows, load_bfcl
 from toolzero_verl.eval.cli import EXIT_BAD_INPUT, main
 from toolzero_verl.formats import get_format
@@ -73,7 +75,15 @@ def test_in_process_bfcl_prompts_match_build_rows(shared_dir, tmp_path):
 
 
 def test_bad_inputs_exit_2_without_traceback(tmp_path, capsys):
-    assert main(["bfcl", "--bfcl-dir", str(tmp_path / "none"), "--generations", "g.jsonl"]) == EXIT_BAD_INPUT
+    assert main(["bfcl", "--bfcl-dir", str(tmp_path / "none"), "--generations", "g.jsonl",
+                 "--output-format", "answer"]) == EXIT_BAD_INPUT
     assert main(["score", "--data", str(tmp_path / "missing.parquet"), "--generations", "g.jsonl"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "BFCL directory not found" in err and "data file not found" in err and "Traceback" not in err
+
+
+def test_bfcl_requires_the_prompted_format(tmp_path):
+    """BFCL rows are rebuilt from the question files, so only the flag says what the model wrote."""
+    with pytest.raises(SystemExit) as exc:
+        main(["bfcl", "--bfcl-dir", str(tmp_path), "--generations", "g.jsonl"])
+    assert exc.value.code == 2

@@ -54,7 +54,8 @@ def gold_lines(rows, fmt_name: str | None = None) -> list[str]:
     for r in rows:
         gt = load_ground_truth(r["reward_model"]["ground_truth"])
         fmt = get_format(fmt_name or r["extra_info"]["output_format"])
-        lines.append(json.dumps({"index": r["extra_info"]["index"], "response": fmt.render(gt.calls, gt.answer or "ok", "t")}))
+        answer = gt.answer or (None if gt.calls else "ok")  # toolrl: a reply only where the reference has one
+        lines.append(json.dumps({"index": r["extra_info"]["index"], "response": fmt.render(gt.calls, answer, "t")}))
     return lines
 
 

@@ -33,3 +33,13 @@ def test_binary_no_call_and_toolrl_format():
     assert compute_score("d", ok, gt, reward="binary", output_format="toolrl")["score"] == 1.0
     bad = '<think>y</think>\n<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>'
     assert compute_score("d", bad, gt, reward="binary", output_format="toolrl")["score"] == 0.0
+
+
+def test_dict_key_types_count_for_one_call_and_for_several():
+    gt1 = json.dumps({"calls": [{"name": "f", "arguments": {"m": {"1": "a"}}}]})
+    gt2 = json.dumps({"calls": [{"name": "f", "arguments": {"m": {"1": "a"}}}, {"name": "g", "arguments": {}}]})
+    one = "<think>t</think><answer>[f(m={1: 'a'})]</answer>"
+    two = "<think>t</think><answer>[f(m={1: 'a'}), g()]</answer>"
+    assert compute_score("d", one, gt1, reward="binary")["score"] == 0.0
+    assert compute_score("d", two, gt2, reward="binary")["score"] == 0.0
+    assert compute_score("d", two.replace("{1:", "{'1':"), gt2, reward="binary")["score"] == 1.0

@@ -124,3 +124,23 @@ def test_keys_are_fixed_and_options_are_validated():
         score(ans("x"), step=1, kapa=0.2)
     with pytest.raises(ValueError, match="schedule"):
         score(ans("x"), step=1, schedule="exp")
+
+
+@pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
+@pytest.mark.parametrize("gt", [ONE, TWO, NONE])
+def test_a_perfect_response_reaches_the_top_of_the_generic_reward_in_every_format(fmt, gt):
+    from toolzero_verl.formats import get_format
+    from toolzero_verl.ground_truth import load_ground_truth
+
+    g = load_ground_truth(gt)
+    perfect = get_format(fmt).render(g.calls, g.answer, think="t")
+    r = score(perfect, gt=gt, step=0, output_format=fmt)
+    assert (r["general"], r["format"], r["ast"]) == (0.5, 1.0, 1.0)
+
+
+def test_toolrl_format_term_follows_the_reference_layout():
+    think_only = "<think>I will not answer</think>"
+    assert score(think_only, step=0, output_format="toolrl")["format"] == 0.0  # the reference has a call
+    reply = "<think>t</think>\n<response>Which city do you mean?</response>"
+    assert score(reply, gt=NONE, step=0, output_format="toolrl")["format"] == 1.0
+    assert score(reply, step=0, output_format="toolrl")["format"] == 0.0
