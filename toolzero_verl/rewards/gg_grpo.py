@@ -91,8 +91,10 @@ def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOConfig, *
         return cfg.general_offset
     if not ref:
         return cfg.general_offset + (0.0 if made_call else 1.0)
-    got = tokens(answer, cfg.token_delimiters, cfg.case_sensitive)
-    return cfg.general_offset + len(ref & got) / len(ref)
+    # |T(Y) ∩ T(Y*)| without building T(Y): intersect the reference set with the raw split (its
+    # empty pieces are never in the reference)
+    pieces = _splitter(cfg.token_delimiters)(answer if cfg.case_sensitive else answer.lower())
+    return cfg.general_offset + len(ref.intersection(pieces)) / len(ref)
 
 
 def schedule_weight(inp: ScoreInput, cfg: GGGRPOConfig) -> float:
