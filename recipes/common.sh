@@ -35,3 +35,20 @@ preflight() {
     fi
     echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
 }
+
+# reward_args REWARD OUTPUT_FORMAT [OPTION=VALUE ...]: sets REWARD_ARGS, the overrides that select the
+# `toolzero` reward manager and pass it the reward's options (each reward accepts only its own options,
+# docs/rewards.md; every one takes the schedule total, interpolated by verl from the trainer setting).
+reward_args() {
+    local option
+    REWARD_ARGS=(
+        reward.reward_manager.name=toolzero
+        +reward.custom_reward_function.reward_kwargs.reward="$1"
+        +reward.custom_reward_function.reward_kwargs.output_format="$2"
+        '+reward.custom_reward_function.reward_kwargs.total_training_steps=${trainer.total_training_steps}'
+    )
+    shift 2
+    for option in "$@"; do
+        REWARD_ARGS+=("+reward.custom_reward_function.reward_kwargs.$option")
+    done
+}

@@ -95,18 +95,10 @@ ROLLOUT=(
     actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
     actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
 )
-REWARD_ARGS=(
-    reward.reward_manager.name=toolzero
-    +reward.custom_reward_function.reward_kwargs.reward="$REWARD"
-    +reward.custom_reward_function.reward_kwargs.output_format="$OUTPUT_FORMAT"
-)
-if [[ "$REWARD" == gg_grpo ]]; then
-    REWARD_ARGS+=(
-        +reward.custom_reward_function.reward_kwargs.schedule="$SCHEDULE"
-        +reward.custom_reward_function.reward_kwargs.kappa="$KAPPA"
-        +reward.custom_reward_function.reward_kwargs.midpoint="$MIDPOINT"
-        +reward.custom_reward_function.reward_kwargs.total_training_steps='${trainer.total_training_steps}'
-    )
+if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
+    reward_args "$REWARD" "$OUTPUT_FORMAT" schedule="$SCHEDULE" kappa="$KAPPA" midpoint="$MIDPOINT"
+else
+    reward_args "$REWARD" "$OUTPUT_FORMAT"
 fi
 TRAINER=(
     trainer.total_training_steps="$TOTAL_STEPS"

@@ -91,16 +91,10 @@ ROLLOUT=(
     actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
     actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
 )
-REWARD_ARGS=(
-    reward.reward_manager.name=toolzero
-    +reward.custom_reward_function.reward_kwargs.reward="$REWARD"
-    +reward.custom_reward_function.reward_kwargs.output_format="$OUTPUT_FORMAT"
-)
-if [[ "$REWARD" == toolrl ]]; then
-    REWARD_ARGS+=(
-        +reward.custom_reward_function.reward_kwargs.matching="$MATCHING"
-        +reward.custom_reward_function.reward_kwargs.total_training_steps='${trainer.total_training_steps}'
-    )
+if [[ "$REWARD" == toolrl ]]; then   # `matching` exists only for the ToolRL reward
+    reward_args "$REWARD" "$OUTPUT_FORMAT" matching="$MATCHING"
+else
+    reward_args "$REWARD" "$OUTPUT_FORMAT"
 fi
 TRAINER=(
     trainer.total_training_steps="$TOTAL_STEPS"
