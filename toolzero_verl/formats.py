@@ -377,7 +377,7 @@ class ToolRLFormat(OutputFormat):
     def format_ok(self, parsed, gt):
         # ToolRL's format reward: the one layout the reference calls for (think-only is right
         # only for a reference with neither calls nor a reply).
-        return toolrl_reference_shape(gt) in parsed.shapes
+        return gt.memo("toolrl_shape", lambda: toolrl_reference_shape(gt)) in parsed.shapes
 
     def render_answer(self, calls, answer=None):
         parts = []
