@@ -22,7 +22,7 @@ import json
 import json.scanner
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 from .calls import ToolCall
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class HermesFormat(OutputFormat):
     def parse(self, response, known_names=(), limits=DEFAULT_LIMITS):
         if len(response) > limits.max_chars:
             return TOO_LONG
-        rest, pos, think_ok = response, 0, response.count("<think>") <= 1 and response.count("</think>") <= 1
+        pos, think_ok = 0, response.count("<think>") <= 1 and response.count("</think>") <= 1
         m = _THINK_PREFIX.match(response)
         if m:
             pos = m.end()

@@ -16,12 +16,12 @@ Ground truth is data we wrote, so a bad one is a bug: :func:`load_ground_truth` 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 from .calls import ToolCall
+from .formats import between
 
 GT_CACHE_SIZE = 8192  # distinct prompts kept parsed; a 128-prompt step uses 128
 
@@ -131,9 +131,6 @@ def _check_possible_answers(possible: Any, calls: Sequence[ToolCall]) -> None:
             raise ValueError(f"possible_answers[{i}][{call.name!r}] must map each parameter to a list of allowed values")
 
 
-_RESPONSE = re.compile(r"<response>(.*?)</response>", re.DOTALL)
-
-
 def from_toolrl_text(text: str) -> GroundTruth:
     """Parse a ToolRL reference: the first ``<tool_call>`` block, one JSON call per line."""
     calls: list[ToolCall] = []
@@ -144,8 +141,8 @@ def from_toolrl_text(text: str) -> GroundTruth:
                 calls.append(ToolCall.from_dict(json.loads(line)))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"ToolRL ground truth line {n} of <tool_call> is not a call: {exc}") from None
-    m = _RESPONSE.search(text)
-    answer = m.group(1).strip() if m else None
+    reply = between(text, "<response>", "</response>")
+    answer = reply.strip() if reply is not None else None
     return GroundTruth(tuple(calls), (), tuple(derive_possible_answers(calls, ())), answer, text)
 
 

@@ -252,12 +252,8 @@ def _value_spec(allowed: Sequence, prop: Any) -> tuple:
     return decl, expected, item_type, _first_type(allowed)
 
 
-def _check_value(value: Any, allowed: Sequence, prop: Any) -> str | None:
-    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
-    return _check_spec(value, allowed, _value_spec(allowed, prop))
-
-
 def _check_spec(value: Any, allowed: Sequence, spec: tuple) -> str | None:
+    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
     decl, expected, item_type, gold_type = spec
     if expected is None:
         return None if value in allowed else VALUE_OTHERS

@@ -156,7 +156,7 @@ def test_mix_preset_counts_not_selected(tmp_path):
     report = run(PrepConfig(out=str(tmp_path / "o"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2))
     s = report.sources["xlam"]
     assert (s.read, s.written_total, s.not_selected, s.written["test"]) == (30, 12, 18, 2)
-    again = run(PrepConfig(out=str(tmp_path / "p"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2))
+    run(PrepConfig(out=str(tmp_path / "p"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2))
     ids = lambda d: sorted(r["extra_info"]["source_id"] for r in rows(d, "train"))  # noqa: E731
     assert ids(tmp_path / "o") == ids(tmp_path / "p")  # seeded
 
