@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from data_prep.toolace import extract_tools  # noqa: E402
-from toolzero_verl.calls import ToolCall  # noqa: E402
-from toolzero_verl.pycalls import render_python_calls  # noqa: E402
+from toolzero_verl.core.calls import ToolCall  # noqa: E402
+from toolzero_verl.core.pycalls import render_python_calls  # noqa: E402
 
 GOAL_RECORDS_PER_S = 10_000
 GOAL_PEAK_RSS_GB = 2.0

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from toolzero_verl import compute_score
-from toolzero_verl.formats import get_format
+from toolzero_verl.core.formats import get_format
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "toolrl" / "rlla_rl_test80.json"
 THINK = "<think> I should call the right tool with the right arguments. </think>"

@@ -23,7 +23,7 @@ Tool results in derived dialogues are synthetic and say only what the history im
     argument deleted, or a value changed) and their results; the target makes exactly the calls
     that are missing or wrong.
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "airport_info", "description": "Airport details.", "parameters": {"type": "object",
 ...         "properties": {"iata": {"type": "string", "description": "IATA code."}}, "required": ["iata"]}}
@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any, Sequence
 
-from toolzero_verl.calls import ToolCall, call_key
+from toolzero_verl.core.calls import ToolCall, call_key
 
 from .irrelevance import relabel
 from .sample import Message, Sample

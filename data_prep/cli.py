@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolzero_verl.formats import FORMATS
+from toolzero_verl.core.formats import FORMATS
 
 from .devices import DEVICE_SPLITS, DeviceConfig
 from .mix import PRESETS

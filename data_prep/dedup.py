@@ -7,7 +7,7 @@ kept (sources are processed in the order toolace, xlam, hammer, toolrl); later o
 ``deduplicated``, and those whose gold label differs (a different multiset of calls) are also
 counted as ``conflicts`` and listed in the report.
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> t = ({"name": "f", "description": "", "parameters": {"type": "object", "properties": {}, "required": []}},)
 >>> d = Deduplicator()

@@ -14,7 +14,7 @@ function's, or contains it / is contained in it when the shorter of the two has 
 list is ``empty_tools``, Tool-N1 skips those too), nor when an earlier turn already calls a gold
 tool (the dialogue would contradict the tool list).
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> t = lambda n: {"name": n, "description": "", "parameters": {"type": "object", "properties": {}, "required": []}}
 >>> s = Sample("xlam", "4", (Message("user", "Weather in Paris?"),), (t("get_weather"), t("news")), (ToolCall("get_weather", {}),))

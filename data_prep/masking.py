@@ -23,7 +23,7 @@ a perturbed default rewritten in the schema, the descriptions, the calls and the
 Hammer's bool-to-float quirk is not reproduced (a float for a boolean parameter is a type error);
 boolean defaults are left unchanged.
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "get_weather", "description": "Weather for a city.", "parameters": {"type": "object",
 ...         "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Mapping
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 from .sample import Message, Sample
 

@@ -25,18 +25,13 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from toolzero_verl.core.parquet import MESSAGE, row_schema
+
 from .rows import ABILITY, EXTRA_FIELDS, row_parts
 
 BATCH_ROWS = 4096  # rows converted to Arrow at a time, to bound memory on the 60k-record corpus
 
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-ROW_SCHEMA = pa.schema([
-    ("data_source", pa.string()),
-    ("prompt", pa.list_(MESSAGE)),
-    ("ability", pa.string()),
-    ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-    ("extra_info", pa.struct([(k, getattr(pa, t)()) for k, t, _ in EXTRA_FIELDS])),
-])
+ROW_SCHEMA = row_schema(pa.struct([(k, getattr(pa, t)()) for k, t, _ in EXTRA_FIELDS]))
 
 
 def to_tables(rows: Sequence[Mapping[str, Any]]) -> list[pa.Table]:

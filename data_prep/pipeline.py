@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
-from toolzero_verl.formats import FORMATS
+from toolzero_verl.core.formats import FORMATS
 
 from .convert import Settings, convert_stream
 from .dedup import Deduplicator

@@ -6,8 +6,8 @@ format with an empty think block, so the history shows the same layout the model
 ``ability`` (``tool_call``), ``reward_model {style: "rule", ground_truth}``, ``extra_info``
 (:data:`EXTRA_FIELDS`, the same keys in every row so the parquet has one schema).
 
->>> from toolzero_verl.calls import ToolCall
->>> from toolzero_verl.ground_truth import load_ground_truth
+>>> from toolzero_verl.core.calls import ToolCall
+>>> from toolzero_verl.core.ground_truth import load_ground_truth
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "f", "description": "", "parameters": {"type": "object",
 ...         "properties": {"x": {"type": "integer"}, "u": {"type": "string", "default": "c"}}, "required": ["x"]}}
@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from toolzero_verl.formats import get_format
-from toolzero_verl.ground_truth import derive_possible_answers
+from toolzero_verl.core.formats import get_format
+from toolzero_verl.core.ground_truth import derive_possible_answers
 
-from .prompt import system_prompt
+from toolzero_verl.core.prompt import system_prompt
 from .sample import Message, Sample
 
 ABILITY = "tool_call"

@@ -3,7 +3,7 @@
 Data flows one way: raw corpus record -> :class:`Sample` (this module) -> validation
 (:mod:`data_prep.validate`) -> dedup / mix / split / order -> parquet row (:mod:`data_prep.rows`).
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> s = Sample("xlam", "0", (Message("user", "Weather in Paris?"),),
 ...            ({"name": "w", "description": "", "parameters": {"type": "object", "properties": {}, "required": []}},),
 ...            (ToolCall("w", {}),))
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 @dataclass(frozen=True)
 class Message:

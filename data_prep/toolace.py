@@ -4,7 +4,7 @@ Record: ``{"system": str, "conversations": [{"from": "user"|"assistant"|"tool", 
 (reference/corpora_formats.md §1). The tools are a ``json.dumps`` list embedded in the system
 prompt after ``"...that you can invoke:\\n"``; an assistant call turn is a Python-call string
 (``[Get Manager Placeholder Image(sport="football")]``, names with spaces) parsed by
-:func:`toolzero_verl.pycalls.parse_python_calls` with the tool names as known names (never regex
+:func:`toolzero_verl.core.pycalls.parse_python_calls` with the tool names as known names (never regex
 splitting, never eval). Every assistant turn becomes a sample whose context is all prior turns:
 call turns give call samples, text turns (answers, chit-chat, clarifications) no-call samples
 whose reference answer is the text.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolzero_verl.pycalls import CallSyntaxError, parse_python_calls
+from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls
 
 from . import reasons as R
 from .sample import Message, Rejected, Sample

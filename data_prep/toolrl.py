@@ -25,7 +25,7 @@ import json
 import re
 from typing import Any
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 from . import reasons as R
 from .sample import Message, Rejected, Sample

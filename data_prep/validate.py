@@ -7,7 +7,7 @@ that are merely spelled loosely are converted first when the conversion is lossl
 an integer, ``10001`` for a string, ints inside a float array; see :func:`data_prep.types.coerce_value`);
 ``coerce=False`` rejects them instead.
 
->>> from toolzero_verl.calls import ToolCall
+>>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "f", "description": "", "parameters": {"type": "object",
 ...         "properties": {"n": {"type": "integer"}}, "required": ["n"]}}
@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 from . import reasons as R
 from .sample import Rejected, Sample

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 from . import reasons as R
 from .sample import Message, Rejected, Sample

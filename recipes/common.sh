@@ -14,7 +14,7 @@
 set -euo pipefail
 
 TOOLZERO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# Lets `python3 -m toolzero_verl.preflight` work from a clone that is not pip-installed (the plugin
+# Lets `python3 -m toolzero_verl.plugin.preflight` work from a clone that is not pip-installed (the plugin
 # check will then say how to install it).
 export PYTHONPATH="$TOOLZERO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
@@ -24,12 +24,12 @@ preflight() {
         exit 0
     fi
     if [[ "${DRY_RUN:-0}" == 1 ]]; then
-        python3 -m toolzero_verl.preflight dry-run -- "$@"
+        python3 -m toolzero_verl.plugin.preflight dry-run -- "$@"
         exit $?
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! python3 -m toolzero_verl.preflight check -- "$@"; then
+    elif ! python3 -m toolzero_verl.plugin.preflight check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
-python -m toolzero_verl.demo --out "${DEMO_OUT:-demo_out}" "$@"
+python examples/demo.py --out "${DEMO_OUT:-demo_out}" "$@"

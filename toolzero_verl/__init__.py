@@ -11,9 +11,9 @@ modules it registers import verl.
 (2.0, 1.0)
 """
 
-from .calls import ToolCall
-from .ground_truth import GroundTruth, load_ground_truth
-from .scoring import compute_score
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
+from toolzero_verl.rewards.scoring import compute_score
 
 __all__ = ["ToolCall", "GroundTruth", "load_ground_truth", "compute_score"]
 __version__ = "0.1.0"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from toolzero_verl import compute_score
-from toolzero_verl.calls import ToolCall
-from toolzero_verl.formats import FORMATS, get_format
-from toolzero_verl.ground_truth import load_ground_truth
-from toolzero_verl.pycalls import render_python_calls
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
+from toolzero_verl.core.pycalls import render_python_calls
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "data"

@@ -14,7 +14,7 @@ from data_prep.irrelevance import answers_by_name
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
 from data_prep.xlam import NO_CALL_ANSWER
-from toolzero_verl.calls import ToolCall, call_key
+from toolzero_verl.core.calls import ToolCall, call_key
 
 from .conftest import sample_golden_failures
 

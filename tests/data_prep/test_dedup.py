@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from data_prep.dedup import Deduplicator, dedup_key
 from data_prep.sample import Message, Sample
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 
 def tool(name):

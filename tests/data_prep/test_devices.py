@@ -15,7 +15,7 @@ import pytest
 
 from data_prep.devices import DEVICES, MASKS, DeviceConfig
 from data_prep.pipeline import PrepConfig, run
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 from .conftest import EXAMPLE_FILES, golden_failures
 

@@ -31,9 +31,9 @@ def test_empty_tool_list_rejected():
 
 def test_masked_names_round_trip_through_the_answer_format():
     """Hammer-masked names (leading digit, dots in a parameter name) survive render -> parse; this
-    needed the dotted-keyword fix in toolzero_verl.pycalls."""
-    from toolzero_verl.calls import ToolCall
-    from toolzero_verl.formats import get_format
+    needed the dotted-keyword fix in toolzero_verl.core.pycalls."""
+    from toolzero_verl.core.calls import ToolCall
+    from toolzero_verl.core.formats import get_format
 
     calls = (ToolCall("3xLKdtEnOKe3n", {"Se.iWY": "France", "fJCr": "Paris"}), ToolCall("_ErVZ.BD4gF96H", {".67xDKY": 40}))
     fmt = get_format("answer")

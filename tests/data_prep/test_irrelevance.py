@@ -14,8 +14,8 @@ from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
 from data_prep.xlam import NO_CALL_ANSWER
-from toolzero_verl.calls import ToolCall
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 from .conftest import EXAMPLE_FILES, sample_golden_failures
 

@@ -15,7 +15,7 @@ from data_prep.masking import (HAMMER_ALPHABET, HAMMER_FUNCTION_LENGTH, HAMMER_P
                                apply_renaming, distinctive, hammer_renaming, tool_zero_renaming)
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 from .conftest import sample_golden_failures
 

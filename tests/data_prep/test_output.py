@@ -11,7 +11,7 @@ import data_prep.output as output
 from data_prep.output import ROW_SCHEMA, write_outputs
 from data_prep.rows import build_row
 from data_prep.sample import Message, Sample
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 
 def rows(n):

@@ -14,7 +14,7 @@ import pytest
 from data_prep import reasons as R
 from data_prep.pipeline import PrepConfig, run
 from data_prep.reader import iter_json_array
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 from .conftest import EXAMPLE_FILES, golden_failures
 
@@ -181,7 +181,7 @@ def test_toolrl_raw_keeps_every_released_row(tmp_path, real_inputs):
     """--toolrl-gt raw: ToolRL's 80 released rows all train as released, and a response rendering the
     reference gets ToolRL's maximum reward."""
     from toolzero_verl import compute_score
-    from toolzero_verl.formats import get_format
+    from toolzero_verl.core.formats import get_format
 
     report = run(PrepConfig(out=str(tmp_path), toolrl=str(real_inputs["toolrl"]), toolrl_gt="raw", progress=False, test_size=0))
     assert report.sources["toolrl"].written_total == 80

@@ -10,9 +10,9 @@ import pytest
 from data_prep.pipeline import PrepConfig, run
 from data_prep.rows import build_row
 from data_prep.sample import Message, Sample
-from toolzero_verl.calls import ToolCall
-from toolzero_verl.formats import get_format
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.formats import get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 from .conftest import EXAMPLE_FILES
 

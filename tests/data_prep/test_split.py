@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from data_prep.sample import Message, Sample
 from data_prep.split import difficulty, order, sample_difficulty, split
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 
 def make(n_groups=20, per_group=3, source="toolace"):

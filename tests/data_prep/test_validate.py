@@ -9,7 +9,7 @@ import pytest
 from data_prep import reasons as R
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 
 TOOL = {"name": "book", "description": "", "parameters": {"type": "object", "properties": {
     "city": {"type": "string"}, "nights": {"type": "integer"}, "rate": {"type": "float"},

@@ -2,7 +2,7 @@
 
 The override lists come from the recipes themselves (``PRINT_ARGS=1``, recipes/common.sh), so the
 config checked here is the one ``main_ppo`` would get. Composition goes through
-``toolzero_verl.preflight.compose``: verl's ``ppo_trainer`` Hydra config, interpolations resolved,
+``toolzero_verl.plugin.preflight.compose``: verl's ``ppo_trainer`` Hydra config, interpolations resolved,
 verl's own ``validate_config``. One test runs ``DRY_RUN=1 bash recipes/qwen7b_ggrpo.sh`` end to end,
 and one shows that a failed preflight never reaches ``main_ppo``.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from toolzero_verl import preflight
-from toolzero_verl.demo import recipe_overrides, subprocess_env
+from toolzero_verl.plugin import preflight
+from toolzero_verl.testing.examples import recipe_overrides, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
@@ -166,7 +166,7 @@ def test_dry_run_of_the_7b_recipe_prints_the_effective_config(tmp_path):
     out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "dry run OK" in out.stdout
-    assert "toolzero_verl.reward_manager.ToolZeroRewardManager" in out.stdout
+    assert "toolzero_verl.plugin.reward_manager.ToolZeroRewardManager" in out.stdout
     for line in ("adv_estimator: grpo", "lr_scheduler_type: cosine", "temperature: 0.8", "train_batch_size: 128"):
         assert line in out.stdout, line
 
@@ -197,5 +197,5 @@ def test_failed_preflight_never_starts_main_ppo(tmp_path):
     assert "[gpus] no CUDA GPU visible" in out.stderr
     assert "not launching" in out.stderr
     calls = log.read_text().splitlines()
-    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.preflight check -- ")
+    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.plugin.preflight check -- ")
     assert "verl.trainer.main_ppo" not in log.read_text()

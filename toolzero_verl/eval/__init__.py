@@ -8,7 +8,7 @@
 - :mod:`~toolzero_verl.eval.cli`: the command line (``toolzero-eval`` / ``python -m toolzero_verl.eval``).
 """
 
-from .generations import Generations, read_generations
-from .score import Report, ScoreOptions, load_rows, score_rows
+from toolzero_verl.eval.generations import Generations, read_generations
+from toolzero_verl.eval.score import Report, ScoreOptions, load_rows, score_rows
 
 __all__ = ["Generations", "read_generations", "Report", "ScoreOptions", "load_rows", "score_rows"]

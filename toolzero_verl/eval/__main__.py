@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from toolzero_verl.eval.cli import main
 
 sys.exit(main())

@@ -9,7 +9,7 @@ javascript use other value converters, multi-turn is checked by execution (both 
 Each question becomes one of our ground truths: ``tools`` = the entry's function docs (BFCL types,
 which our matcher reads natively), ``possible_answers`` = the answer key unchanged (so the check is
 BFCL's), ``calls`` = one representative answer (:func:`answer_key_calls`, used by the generic
-reward's reference and for answer-key replays). The prompt is ``data_prep``'s system prompt for the
+reward's reference and for answer-key replays). The prompt is the training system prompt for the
 chosen output format, so a model is evaluated in the format it was trained on.
 
 >>> key = [{"f": {"x": [1, 2], "unit": ["", "km"], "opt": ["", None], "d": [{"k": ["v"], "z": ["", 0]}]}}]
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..atomic import atomic_path
-from ..calls import ToolCall
-from ..matching import PARALLEL_WRONG_COUNT, WRONG_COUNT
-from .score import Report
+from toolzero_verl.core.atomic import atomic_path
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.matching import PARALLEL_WRONG_COUNT, WRONG_COUNT
+from toolzero_verl.eval.score import Report
 
 # Single-turn python categories we score, in BFCL's display order (§2.3).
 NON_LIVE = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
@@ -206,11 +206,11 @@ def _is_simple(category: str) -> bool:
 
 
 def prompt_messages(entry: BfclEntry, output_format: str) -> list[dict[str, str]]:
-    """``data_prep``'s system prompt (instruction + tools + format) then the entry's turn.
+    """The training system prompt (instruction + tools + format) then the entry's turn.
 
     A system message inside the entry is appended to ours (BFCL prepends its own prompt likewise, §6.1).
     """
-    from data_prep.prompt import system_prompt  # the training prompt, so eval prompts match training
+    from toolzero_verl.core.prompt import system_prompt  # the training prompt, so eval prompts match training
 
     system = system_prompt([_display_tool(f) for f in entry.functions], output_format)
     rest = []
@@ -247,16 +247,15 @@ def build_rows(entries: Sequence[BfclEntry], output_format: str, with_prompt: bo
 
 
 def write_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
-    """Write rows as parquet atomically (temporary file, then rename), in data_prep's row schema
+    """Write rows as parquet atomically (temporary file, then rename), in the training row schema
     with BFCL's ``extra_info`` (id and category instead of the training fields)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from data_prep.output import ROW_SCHEMA
+    from toolzero_verl.core.parquet import row_schema
 
-    extra = pa.struct([("split", pa.string()), ("index", pa.int64()), ("id", pa.string()),
-                       ("category", pa.string()), ("output_format", pa.string())])
-    schema = ROW_SCHEMA.set(ROW_SCHEMA.get_field_index("extra_info"), pa.field("extra_info", extra))
+    schema = row_schema(pa.struct([("split", pa.string()), ("index", pa.int64()), ("id", pa.string()),
+                                   ("category", pa.string()), ("output_format", pa.string())]))
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), tmp)
 

@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..formats import FORMATS
-from ..rewards import REWARDS, get_reward
-from ..scoring import DEFAULT_REWARD
+from toolzero_verl.core.formats import FORMATS
+from toolzero_verl.rewards import REWARDS, get_reward
+from toolzero_verl.rewards.scoring import DEFAULT_REWARD
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_GENERATOR = 3

@@ -1,4 +1,4 @@
-"""Error taxonomy: BFCL error-type strings (from :mod:`toolzero_verl.matching`) -> report columns.
+"""Error taxonomy: BFCL error-type strings (from :mod:`toolzero_verl.core.matching`) -> report columns.
 
 The matcher returns BFCL's own error strings (reference/bfcl_checker.md §1.6). Reports group them
 into a few kinds a reader can act on. A parallel response that fails as a whole
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .. import matching as m
-from ..calls import ToolCall
-from ..ground_truth import GroundTruth
+from toolzero_verl.core import matching as m
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.ground_truth import GroundTruth
 
 # Not produced by the matcher; added by the evaluator.
 DECODER_FAILED = "ast_decoder:decoder_failed"  # BFCL's name for an unparseable response on a call turn
@@ -85,7 +85,7 @@ def parallel_detail(pred: Sequence[ToolCall], gt: GroundTruth) -> str | None:
     gold call left without one is explained by the first unused prediction with its name
     (``wrong_func_name`` when there is none).
 
-    >>> from toolzero_verl.ground_truth import load_ground_truth
+    >>> from toolzero_verl.core.ground_truth import load_ground_truth
     >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}, {"name": "f", "arguments": {"x": 2}}]})
     >>> parallel_detail([ToolCall("f", {"x": 1}), ToolCall("f", {"x": 3})], gt)
     'value_error:others'

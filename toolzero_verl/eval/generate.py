@@ -19,7 +19,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
-from ..atomic import write_text_atomic
+from toolzero_verl.core.atomic import write_text_atomic
 
 VLLM_MISSING = """vLLM is not importable in this Python environment, so --generate cannot run here.
 Produce the generations JSONL elsewhere, then score it here:

@@ -1,7 +1,7 @@
 """Score generations against parquet rows with the training scorer; aggregate per source and category.
 
 Every response goes through the same code as a training reward: the output format's parser
-(:mod:`toolzero_verl.formats`), the BFCL-semantics matcher (:func:`toolzero_verl.matching.ast_match`)
+(:mod:`toolzero_verl.core.formats`), the BFCL-semantics matcher (:func:`toolzero_verl.core.matching.ast_match`)
 and :func:`toolzero_verl.compute_score` with ``extra_info["split"] = "test"`` (so GG-GRPO uses σ = 1
 and its ``ast`` component *is* the strict accuracy). On top of the reward we record the BFCL error
 string of each failure and its report kind (:mod:`toolzero_verl.eval.errors`).
@@ -29,14 +29,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..atomic import write_text_atomic
-from ..formats import get_format
-from ..ground_truth import GroundTruth, load_ground_truth
-from ..matching import CANNOT_FIND_MATCH, ast_match
-from ..rewards import get_reward
-from ..scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
-from . import errors
-from .generations import MAX_REPORTED_LINES, Generations, join
+from toolzero_verl.core.atomic import write_text_atomic
+from toolzero_verl.core.formats import get_format
+from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
+from toolzero_verl.core.matching import CANNOT_FIND_MATCH, ast_match
+from toolzero_verl.rewards import get_reward
+from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
+from toolzero_verl.eval import errors
+from toolzero_verl.eval.generations import MAX_REPORTED_LINES, Generations, join
 
 CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance")
 RELEVANCE_SOURCES = frozenset({"live_relevance"})  # BFCL categories scored "some call made"

@@ -17,18 +17,21 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..calls import ToolCall, call_key, strict_equal
-from ..formats import MalformedArguments, between
-from ..ground_truth import GroundTruth
-from . import ScoreInput, register_reward
+from toolzero_verl.core.calls import ToolCall, call_key, strict_equal
+from toolzero_verl.core.formats import MalformedArguments
+from toolzero_verl.core.tags import between
+from toolzero_verl.core.ground_truth import GroundTruth
+from toolzero_verl.core.options import option
+from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
 KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls")
 
 
 @dataclass(frozen=True)
-class BinaryConfig:
-    require_think: bool = True  # Tool-N1 requires the reasoning block
-    total_training_steps: int | None = None  # accepted so one recipe line serves every reward
+class BinaryOptions(RewardOptions):
+    """Tool-N1's options (docs/rewards.md, "Tool-N1 options")."""
+
+    require_think: bool = option(True, help="Tool-N1 requires the <think> reasoning block")
 
 
 def same_calls(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
@@ -41,8 +44,8 @@ def same_calls(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
     return Counter(map(call_key, pred)) == gt.memo("binary_call_keys", lambda: Counter(map(call_key, gold)))
 
 
-@register_reward("binary", BinaryConfig, KEYS)
-def binary_reward(inp: ScoreInput, cfg: BinaryConfig) -> dict[str, float]:
+@register_reward("binary", BinaryOptions, KEYS)
+def binary_reward(inp: ScoreInput, cfg: BinaryOptions) -> dict[str, float]:
     parsed = inp.parsed
     has_think = between(inp.response, "<think>", "</think>") is not None or not cfg.require_think
     well_formed = parsed.parse_ok and not any(isinstance(c.arguments, MalformedArguments) for c in parsed.calls)

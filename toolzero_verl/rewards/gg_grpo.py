@@ -6,7 +6,7 @@
 - ``r_general = −0.5 + |T(Y) ∩ T(Y*)| / |T(Y*)|``: token overlap of the answer with the reference
   answer rendered in the same format; ``T`` splits on non-alphanumeric characters (case-sensitive).
 - ``r_strict = r_ast + 0.3·[r_ast = 1 and ≥ 2 gold calls] − 0.3·[names and keys right, a value wrong]``.
-- ``σ(t)``: sigmoid with κ = 0.1, m = 25 over global steps (see :mod:`toolzero_verl.schedules`);
+- ``σ(t)``: sigmoid with κ = 0.1, m = 25 over global steps (see :mod:`toolzero_verl.core.schedules`);
   validation rows use σ = 1.
 
 The token delimiters, the trigger of the two 0.3 terms and the unit of t are interpretations of
@@ -25,9 +25,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..matching import ast_match, keys_match
-from ..schedules import KAPPA, MIDPOINT, STEP_FREE, get_schedule
-from . import ScoreInput, missing_step, register_reward
+from toolzero_verl.core.clock import require_step
+from toolzero_verl.core.matching import ast_match, keys_match
+from toolzero_verl.core.options import ConfigError, option
+from toolzero_verl.core.schedules import KAPPA, MIDPOINT, SCHEDULES, STEP_FREE, get_schedule
+from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
 MULTI_CALL_BONUS = 0.3  # Tool Zero: bonus for an exact answer with several calls
 VALUE_ERROR_PENALTY = 0.3  # Tool Zero: penalty for right names and keys but a wrong value
@@ -37,27 +39,30 @@ TOKEN_DELIMITERS = r"[^0-9A-Za-z]+"  # interpretation: "non-alphanumeric delimit
 KEYS = ("score", "format", "general", "strict", "ast", "sigma", "step", "parse_ok", "n_pred_calls", "n_gt_calls")
 
 
+STEP_UNITS = ("steps", "percent")
+
+
 @dataclass(frozen=True)
-class GGGRPOConfig:
-    schedule: str = "sigmoid"  # sigmoid | linear | cosine | step | constant_strict | constant_general
-    kappa: float = KAPPA
-    midpoint: float = MIDPOINT
-    step_unit: str = "steps"  # "steps": t = global step; "percent": t = 100 · step / total steps
-    total_training_steps: int | None = None
-    missing_step: str = "error"  # "error" | "warn" (σ at t = 0, warned once) when a train row has no step
-    multi_call_bonus: float = MULTI_CALL_BONUS
-    multi_call_min: int = 2
-    value_error_penalty: float = VALUE_ERROR_PENALTY
-    general_offset: float = GENERAL_OFFSET
-    token_delimiters: str = TOKEN_DELIMITERS
-    case_sensitive: bool = True
+class GGGRPOOptions(RewardOptions):
+    """GG-GRPO's options (docs/rewards.md, "GG-GRPO options")."""
+
+    schedule: str = option("sigmoid", choices=tuple(SCHEDULES), help="σ(t): sigmoid (paper) or an ablation")
+    kappa: float = option(KAPPA, above=0.0, help="steepness κ of the sigmoid")
+    midpoint: float = option(MIDPOINT, help="midpoint m: σ(m) = 0.5, in units of step_unit")
+    step_unit: str = option("steps", choices=STEP_UNITS, help="t = global step, or 100 · step / total steps")
+    multi_call_bonus: float = option(MULTI_CALL_BONUS, help="added to r_strict for an exact answer with several calls")
+    multi_call_min: int = option(2, min=1, help="gold calls needed for the multi-call bonus")
+    value_error_penalty: float = option(VALUE_ERROR_PENALTY, help="the −0.3 term of r_strict")
+    general_offset: float = option(GENERAL_OFFSET, help="r_general = offset + token recall")
+    token_delimiters: str = option(TOKEN_DELIMITERS, help="regex splitting answers into tokens T(·)")
+    case_sensitive: bool = option(True, help="compare tokens case-sensitively")
 
     def __post_init__(self):
-        get_schedule(self.schedule)
-        if self.step_unit not in ("steps", "percent"):
-            raise ValueError(f"step_unit must be 'steps' or 'percent', got {self.step_unit!r}")
-        if self.missing_step not in ("error", "warn"):
-            raise ValueError(f"missing_step must be 'error' or 'warn', got {self.missing_step!r}")
+        super().__post_init__()
+        try:
+            _splitter(self.token_delimiters)
+        except re.error as exc:
+            raise ConfigError(f"option 'token_delimiters' is not a valid regular expression: {exc}") from None
 
 
 @lru_cache(maxsize=64)
@@ -82,7 +87,7 @@ def reference_answer(fmt, gt) -> str:
     return fmt.parse(fmt.render(gt.calls, gt.answer), gt.known_names).text or ""
 
 
-def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOConfig, *, made_call: bool) -> float:
+def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOOptions, *, made_call: bool) -> float:
     """−0.5 + recall of the reference tokens ``ref`` = T(Y*); −0.5 with no answer.
 
     A reference without tokens (a no-call turn with no reference text) is matched by making no call.
@@ -97,26 +102,27 @@ def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOConfig, *
     return cfg.general_offset + len(ref.intersection(pieces)) / len(ref)
 
 
-def schedule_weight(inp: ScoreInput, cfg: GGGRPOConfig) -> float:
+def schedule_weight(inp: ScoreInput, cfg: GGGRPOOptions) -> float:
     """σ for this row: 1 on validation rows, else the schedule at the row's step."""
-    if not inp.is_train:
+    clock = inp.clock
+    if not clock.is_train:
         return 1.0
     schedule = get_schedule(cfg.schedule)
     if cfg.schedule in STEP_FREE:
         return schedule(0.0, cfg.kappa, cfg.midpoint)
     if cfg.step_unit == "percent":
-        t = None if inp.progress is None else 100.0 * inp.progress
+        t = None if clock.progress is None else 100.0 * clock.progress
     else:
-        t = inp.step
+        t = clock.step
     if t is None:
         need = "training_progress (set trainer.total_training_steps)" if cfg.step_unit == "percent" else "global_steps"
-        missing_step(cfg.missing_step, f"GG-GRPO schedule {cfg.schedule!r} (it reads {need})", "gg_grpo")
+        require_step(cfg.missing_step, f"GG-GRPO schedule {cfg.schedule!r} (it reads {need})", "gg_grpo")
         t = 0.0
     return schedule(t, cfg.kappa, cfg.midpoint)
 
 
-@register_reward("gg_grpo", GGGRPOConfig, KEYS)
-def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOConfig) -> dict[str, float]:
+@register_reward("gg_grpo", GGGRPOOptions, KEYS)
+def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOOptions) -> dict[str, float]:
     parsed, gt = inp.parsed, inp.gt
     sigma = schedule_weight(inp, cfg)
     match = ast_match(parsed.calls, gt)
@@ -142,7 +148,7 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOConfig) -> dict[str, float]:
         "strict": strict,
         "ast": r_ast,
         "sigma": sigma,
-        "step": -1.0 if inp.step is None else inp.step,
+        "step": -1.0 if inp.clock.step is None else inp.clock.step,
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(gt.calls)),

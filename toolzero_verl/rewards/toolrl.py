@@ -17,42 +17,16 @@
   block, or a predicted call without a ``parameters`` object that shares its name with a gold call
   (ToolRL raises there) gives the minimum.
 
-Options (:class:`ToolRLConfig`): ``matching="optimal"`` replaces the greedy pairing with a
-maximum-weight bipartite matching (scipy ``linear_sum_assignment``): order-independent and never
-lower than greedy. The ablations of the paper's §5 are options too, each defined exactly as the
-environment-variable switch of the authors' released ``rlla.py`` (repository qiancheng0/ToolRL;
-the README maps each switch to its paper section):
-
-=========================  ====================  ===================================================
-option                     ToolRL switch (§)     definition
-=========================  ====================  ===================================================
-``think_length_weight=w``  ``WITHLENGTH`` (5.1)  ``score += w · L``, ``L = min(1, round(words / 512, 2))``,
-                                                 words = whitespace-separated words of the last
-                                                 ``<think>`` block; 0 without both think tags.
-``think_length_dynamic``   ``SCHEDULELENGTH``    the 512 becomes ``384 + (640 − 384)·step / 105``
-                           (5.1)                 (not clipped, as released).
-``correctness_max_one``    ``CORRECTMAX1`` (5.2) "equal max": correctness bounds ±1.
-``schedule="two_stage"``   ``MAX1STEP30MAX3``    correctness bounds ÷3 before step 30; format bounds
-                           (5.2)                 ÷2 from step 30 on.
-``schedule="dynamic"``     ``SCHEDULEREWARD``    "smooth dynamic scale": with ``p = clip(step/150, 0, 1)``,
-                           (5.2)                 format max ``2 → 1``, correctness bounds
-                                                 ``±2 → ±3`` linearly; format min ``−2 → 0`` but
-                                                 capped at −1 (as released: a failed format costs
-                                                 −2 … −1, never 0).
-``strict_names``           ``REFINEDREWARD``     the "finegrained" variant: the tool-name term and
-                           (5.3)                 every parameter-name term are 1 only for equal
-                                                 lists (in order, as released), else 0.
-``per_call``               ``INTERMEDIATEREWARD``  "intermediate": a gold call scores 1 iff an unused
-                           (5.3)                 predicted call equals it exactly (name and
-                                                 parameters), ``S_max = 1 + #gold``; the name term is kept.
-``coarse``                 ``COARSEREWARD``      "coarse": maximum on an exact match of the call
-                           (5.3)                 lists, else minimum.
-=========================  ====================  ===================================================
-
-With ``matching="optimal"`` the order-sensitive parts become order-free (exact match and
-``strict_names`` compare multisets). Validation rows (``is_train=False``) use the bounds of the
-finished schedule. A schedule that needs the step on a row without one raises
-(``missing_step="error"``) or warns once and uses step 0 (``"warn"``), as SPEC §5 asks.
+Options (:class:`ToolRLOptions`, each defined in docs/rewards.md, "ToolRL options"):
+``matching="optimal"`` replaces the greedy pairing with a maximum-weight bipartite matching (scipy
+``linear_sum_assignment``): order-independent and never lower than greedy. The ablations of the
+paper's §5 are options too, each defined exactly as the environment-variable switch of the
+authors' released ``rlla.py`` (repository qiancheng0/ToolRL): ``think_length_*`` (WITHLENGTH,
+SCHEDULELENGTH), ``correctness_max_one`` (CORRECTMAX1), ``bounds_schedule`` (SCHEDULEREWARD,
+MAX1STEP30MAX3), ``strict_names`` (REFINEDREWARD), ``per_call`` (INTERMEDIATEREWARD) and
+``coarse`` (COARSEREWARD). Validation rows use the bounds of the finished schedule; a schedule that
+needs the step on a training row without one follows ``missing_step``
+(:func:`toolzero_verl.core.clock.require_step`).
 
 Known differences from ``rlla``: responses longer than the parse limit (32 KiB) score as parse
 failures without being read; keys other than ``name``/``parameters`` in a predicted object are
@@ -72,9 +46,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..calls import ToolCall
-from ..formats import MalformedArguments
-from . import ScoreInput, missing_step, register_reward
+from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.formats import MalformedArguments
+from toolzero_verl.core.clock import require_step
+from toolzero_verl.core.options import ConfigError, option
+from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
 # ToolRL §3.3 / rlla.py: R_format ∈ [0, 1], R_correct ∈ [−3, 3].
 FORMAT_BOUNDS = (0.0, 1.0)
@@ -93,8 +69,8 @@ TWO_STAGE_FORMAT_DIVISOR = 2.0  # from the switch on
 THINK_LENGTH_TARGET = 512
 THINK_LENGTH_DYNAMIC = (384.0, 640.0, 105.0)  # start, end, steps (linear, not clipped, as released)
 
-SCHEDULES = ("fixed", "dynamic", "two_stage")
 MATCHINGS = ("greedy", "optimal")
+BOUNDS_SCHEDULES = ("fixed", "dynamic", "two_stage")
 
 KEYS = (
     "score", "format", "correctness", "think_length", "exact_match",
@@ -103,47 +79,44 @@ KEYS = (
 
 
 @dataclass(frozen=True)
-class ToolRLConfig:
-    matching: str = "greedy"  # "greedy" = ToolRL exactly; "optimal" = max-weight bipartite matching
-    format_max: float = FORMAT_BOUNDS[1]
-    format_min: float = FORMAT_BOUNDS[0]
-    correctness_max: float = CORRECTNESS_BOUNDS[1]
-    correctness_min: float = CORRECTNESS_BOUNDS[0]
-    schedule: str = "fixed"  # "fixed" | "dynamic" (SCHEDULEREWARD) | "two_stage" (MAX1STEP30MAX3)
-    schedule_steps: int = DYNAMIC_STEPS
-    two_stage_step: int = TWO_STAGE_STEP
-    coarse: bool = False  # COARSEREWARD
-    strict_names: bool = False  # REFINEDREWARD
-    per_call: bool = False  # INTERMEDIATEREWARD
-    correctness_max_one: bool = False  # CORRECTMAX1
-    think_length_weight: float = 0.0  # WITHLENGTH uses 1.0
-    think_length_target: float = THINK_LENGTH_TARGET
-    think_length_dynamic: bool = False  # SCHEDULELENGTH
-    missing_step: str = "error"  # "error" | "warn" (step 0, warned once) when a needed step is absent
-    total_training_steps: int | None = None  # accepted so one recipe line serves every reward
+class ToolRLOptions(RewardOptions):
+    """ToolRL's options (docs/rewards.md, "ToolRL options"); defaults reproduce verl's ``rlla``."""
+
+    _aliases = {"schedule": "bounds_schedule"}  # renamed: GG-GRPO's ``schedule`` is σ(t)
+
+    matching: str = option("greedy", choices=MATCHINGS,
+                           help="greedy = ToolRL exactly; optimal = max-weight bipartite matching")
+    format_max: float = option(FORMAT_BOUNDS[1], help="format reward of a well-formed response")
+    format_min: float = option(FORMAT_BOUNDS[0], help="format reward of a malformed response")
+    correctness_max: float = option(CORRECTNESS_BOUNDS[1], help="correctness of an exact match")
+    correctness_min: float = option(CORRECTNESS_BOUNDS[0], help="correctness of a miss")
+    bounds_schedule: str = option("fixed", choices=BOUNDS_SCHEDULES,
+                                  help="fixed | dynamic (SCHEDULEREWARD) | two_stage (MAX1STEP30MAX3)")
+    schedule_steps: int = option(DYNAMIC_STEPS, min=1, help="steps of the dynamic bounds schedule")
+    two_stage_step: int = option(TWO_STAGE_STEP, min=0, help="switch step of the two-stage schedule")
+    coarse: bool = option(False, help="COARSEREWARD: maximum on an exact match, else minimum")
+    strict_names: bool = option(False, help="REFINEDREWARD: name terms 1 only for equal lists")
+    per_call: bool = option(False, help="INTERMEDIATEREWARD: per exactly matched call")
+    correctness_max_one: bool = option(False, help="CORRECTMAX1: correctness bounds ±1")
+    think_length_weight: float = option(0.0, help="WITHLENGTH uses 1.0")
+    think_length_target: float = option(THINK_LENGTH_TARGET, above=0.0, help="words for the full length reward")
+    think_length_dynamic: bool = option(False, help="SCHEDULELENGTH: the target grows with the step")
 
     def __post_init__(self):
-        if self.matching not in MATCHINGS:
-            raise ValueError(f"matching must be one of {MATCHINGS}, got {self.matching!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.missing_step not in ("error", "warn"):
-            raise ValueError(f"missing_step must be 'error' or 'warn', got {self.missing_step!r}")
-        if self.schedule_steps <= 0 or self.think_length_target <= 0:
-            raise ValueError("schedule_steps and think_length_target must be positive")
+        super().__post_init__()
         if self.coarse and self.per_call:
-            raise ValueError("coarse and per_call are alternative granularities; choose one")
+            raise ConfigError("options 'coarse' and 'per_call' are alternative granularities; choose one")
         object.__setattr__(self, "_final_bounds", bounds_at(self, None))  # the hot path reuses it
 
     def bounds(self, step: float | None) -> "Bounds":
         """Bounds at ``step`` (``None``: the finished schedule); fixed schedules are precomputed."""
-        if self.schedule == "fixed" or step is None:
+        if self.bounds_schedule == "fixed" or step is None:
             return self._final_bounds
         return bounds_at(self, step)
 
     @property
     def needs_step(self) -> bool:
-        return self.schedule != "fixed" or (self.think_length_dynamic and self.think_length_weight != 0)
+        return self.bounds_schedule != "fixed" or (self.think_length_dynamic and self.think_length_weight != 0)
 
 
 # --- bounds and schedules -----------------------------------------------------------------------
@@ -157,22 +130,22 @@ class Bounds:
     correctness_max: float
 
 
-def bounds_at(cfg: ToolRLConfig, step: float | None) -> Bounds:
+def bounds_at(cfg: ToolRLOptions, step: float | None) -> Bounds:
     """Reward bounds at a training step (``None`` = the finished schedule, used for validation).
 
-    >>> b = bounds_at(ToolRLConfig(schedule="dynamic"), 75)
+    >>> b = bounds_at(ToolRLOptions(bounds_schedule="dynamic"), 75)
     >>> b.format_max, b.format_min, b.correctness_max
     (1.5, -1.0, 2.5)
     """
     cmin, cmax = EQUAL_MAX_BOUNDS if cfg.correctness_max_one else (cfg.correctness_min, cfg.correctness_max)
     fmin, fmax = cfg.format_min, cfg.format_max
-    if cfg.schedule == "dynamic":
+    if cfg.bounds_schedule == "dynamic":
         p = 1.0 if step is None else min(1.0, max(0.0, step / cfg.schedule_steps))
         fmin = min(DYNAMIC_FORMAT_START[0] + (fmin - DYNAMIC_FORMAT_START[0]) * p, DYNAMIC_FORMAT_MIN_CAP)
         fmax = DYNAMIC_FORMAT_START[1] + (fmax - DYNAMIC_FORMAT_START[1]) * p
         cmin = DYNAMIC_CORRECTNESS_START[0] + (cmin - DYNAMIC_CORRECTNESS_START[0]) * p
         cmax = DYNAMIC_CORRECTNESS_START[1] + (cmax - DYNAMIC_CORRECTNESS_START[1]) * p
-    elif cfg.schedule == "two_stage":
+    elif cfg.bounds_schedule == "two_stage":
         if step is None or step >= cfg.two_stage_step:
             fmin, fmax = fmin / TWO_STAGE_FORMAT_DIVISOR, fmax / TWO_STAGE_FORMAT_DIVISOR
         else:
@@ -180,15 +153,16 @@ def bounds_at(cfg: ToolRLConfig, step: float | None) -> Bounds:
     return Bounds(fmin, fmax, cmin, cmax)
 
 
-def _step(inp: ScoreInput, cfg: ToolRLConfig) -> float | None:
+def _step(inp: ScoreInput, cfg: ToolRLOptions) -> float | None:
     """The row's step; a missing step the options need is an error (or step 0 after one warning)."""
-    if inp.step is not None or not cfg.needs_step:
-        return inp.step
+    clock = inp.clock
+    if clock.step is not None or not cfg.needs_step:
+        return clock.step
     length_needs_step = cfg.think_length_dynamic and cfg.think_length_weight != 0
-    if not inp.is_train and not length_needs_step:
+    if not clock.is_train and not length_needs_step:
         return None  # validation rows use the finished schedule anyway
-    what = f"ToolRL options (schedule={cfg.schedule!r}, think_length_dynamic={cfg.think_length_dynamic})"
-    missing_step(cfg.missing_step, what, "toolrl")
+    what = f"ToolRL options (bounds_schedule={cfg.bounds_schedule!r}, think_length_dynamic={cfg.think_length_dynamic})"
+    require_step(cfg.missing_step, what, "toolrl")
     return 0.0
 
 
@@ -218,7 +192,7 @@ def _key_jaccard(gold: dict, pred: dict) -> float:
     return inter / (len(gold) + len(pred) - inter)
 
 
-def _name_term(gold: list, pred: list, cfg: ToolRLConfig) -> float:
+def _name_term(gold: list, pred: list, cfg: ToolRLOptions) -> float:
     if not cfg.strict_names:
         return multiset_jaccard(gold, pred)
     if cfg.matching == "optimal":
@@ -226,7 +200,7 @@ def _name_term(gold: list, pred: list, cfg: ToolRLConfig) -> float:
     return 1.0 if gold == pred else 0.0
 
 
-def _param_term(gold: dict, pred: dict, cfg: ToolRLConfig) -> float:
+def _param_term(gold: dict, pred: dict, cfg: ToolRLOptions) -> float:
     if not cfg.strict_names:
         return _key_jaccard(gold, pred)
     if cfg.matching == "optimal":
@@ -259,7 +233,7 @@ def _exact(gold: Sequence[ToolCall], pred: Sequence[ToolCall], ordered: bool) ->
     return True
 
 
-def _pair_score(gold: ToolCall, pred: ToolCall, cfg: ToolRLConfig) -> float:
+def _pair_score(gold: ToolCall, pred: ToolCall, cfg: ToolRLOptions) -> float:
     """Parameter-name term + number of gold values the predicted call repeats (ToolRL's total)."""
     g, p = gold.arguments, pred.arguments
     equal = 0
@@ -269,7 +243,7 @@ def _pair_score(gold: ToolCall, pred: ToolCall, cfg: ToolRLConfig) -> float:
     return _param_term(g, p, cfg) + equal
 
 
-def _greedy(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConfig) -> list[float]:
+def _greedy(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLOptions) -> list[float]:
     """Per gold call, in order, the best still unused same-name predicted call (first best wins)."""
     used: set[int] = set()
     out = []
@@ -294,7 +268,7 @@ def _greedy(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConfi
     return out
 
 
-def _optimal(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConfig) -> list[float]:
+def _optimal(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLOptions) -> list[float]:
     """Per gold call, its pair score under a maximum-weight matching (pairs only share a name)."""
     out = [0.0] * len(gold)
     by_name: dict[str, tuple[list[int], list[int]]] = {}
@@ -323,7 +297,7 @@ def _optimal(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLConf
 
 
 def correctness(gold: Sequence[ToolCall], pred: Sequence[ToolCall], parse_ok: bool,
-                cmin: float, cmax: float, cfg: ToolRLConfig) -> tuple[float, bool]:
+                cmin: float, cmax: float, cfg: ToolRLOptions) -> tuple[float, bool]:
     """``(R_correct, exact match)`` for already parsed calls."""
     if not gold:
         return 0.0, parse_ok and not pred
@@ -365,7 +339,7 @@ def think_length(text: str, target: float) -> float:
     return min(1.0, round(len(body.split()) / target, 2))
 
 
-def _think_target(cfg: ToolRLConfig, step: float | None) -> float:
+def _think_target(cfg: ToolRLOptions, step: float | None) -> float:
     if not cfg.think_length_dynamic:
         return cfg.think_length_target
     start, end, steps = THINK_LENGTH_DYNAMIC
@@ -375,10 +349,10 @@ def _think_target(cfg: ToolRLConfig, step: float | None) -> float:
 # --- the reward -----------------------------------------------------------------------------------
 
 
-@register_reward("toolrl", ToolRLConfig, KEYS)
-def toolrl_reward(inp: ScoreInput, cfg: ToolRLConfig) -> dict[str, float]:
+@register_reward("toolrl", ToolRLOptions, KEYS)
+def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
     step = _step(inp, cfg)
-    b = cfg.bounds(step if inp.is_train else None)  # validation rows: the finished schedule
+    b = cfg.bounds(step if inp.clock.is_train else None)  # validation rows: the finished schedule
     parsed, gold = inp.parsed, inp.gt.calls
     fmt = b.format_max if inp.fmt.format_ok(inp.parsed, inp.gt) else b.format_min
     corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg)
@@ -393,7 +367,7 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLConfig) -> dict[str, float]:
         "exact_match": 1.0 if exact else 0.0,
         "format_max": b.format_max,
         "correctness_max": b.correctness_max,
-        "step": -1.0 if inp.step is None else float(inp.step),
+        "step": -1.0 if inp.clock.step is None else float(inp.clock.step),
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(gold)),

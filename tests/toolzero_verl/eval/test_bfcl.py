@@ -11,12 +11,12 @@ from typing import Callable
 
 import pytest
 
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.eval import bfcl
 from toolzero_verl.eval.generations import Generation, Generations
 from toolzero_verl.eval.score import ScoreOptions, score_rows
-from toolzero_verl.formats import FORMATS, get_format
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200, "irrelevance": 240}
 # Answer-key replays that fail, with the reason (reference §1.8 found the same one on v4).
@@ -337,7 +337,7 @@ def test_live_and_v4_files_load_and_score(live_dir):
 
 
 def test_prompts_use_the_training_system_prompt_and_keep_the_entry_system_message(live_dir):
-    from data_prep.prompt import system_prompt
+    from toolzero_verl.core.prompt import system_prompt
 
     data = bfcl.load_bfcl(live_dir, ["live_simple"])
     row = bfcl.build_rows(data.entries, "hermes")[0]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from toolzero_verl import matching
-from toolzero_verl.calls import ToolCall
+from toolzero_verl.core import matching
+from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.eval import errors
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 
 def test_every_matcher_error_has_a_specific_kind():

@@ -22,8 +22,8 @@ from toolzero_verl.eval.score import (
     structural_category,
     write_json,
 )
-from toolzero_verl.formats import FORMATS, get_format
-from toolzero_verl.ground_truth import load_ground_truth
+from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
 
 
 def prep(shared_dir: Path, out: Path, fmt: str, *extra: str) -> list[dict]:

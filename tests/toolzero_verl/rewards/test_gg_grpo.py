@@ -9,7 +9,7 @@ import pytest
 
 from toolzero_verl import compute_score
 from toolzero_verl.rewards.gg_grpo import KEYS, tokens
-from toolzero_verl.scoring import ConfigError
+from toolzero_verl.rewards.scoring import ConfigError
 
 TOOLS = [
     {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]}},
@@ -129,8 +129,8 @@ def test_keys_are_fixed_and_options_are_validated():
 @pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
 @pytest.mark.parametrize("gt", [ONE, TWO, NONE])
 def test_a_perfect_response_reaches_the_top_of_the_generic_reward_in_every_format(fmt, gt):
-    from toolzero_verl.formats import get_format
-    from toolzero_verl.ground_truth import load_ground_truth
+    from toolzero_verl.core.formats import get_format
+    from toolzero_verl.core.ground_truth import load_ground_truth
 
     g = load_ground_truth(gt)
     perfect = get_format(fmt).render(g.calls, g.answer, think="t")

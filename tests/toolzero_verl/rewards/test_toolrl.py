@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolzero_verl import compute_score
-from toolzero_verl.formats import get_format
-from toolzero_verl.rewards.toolrl import ToolRLConfig, bounds_at, multiset_jaccard, think_length
-from toolzero_verl.scoring import ConfigError
+from toolzero_verl.core.formats import get_format
+from toolzero_verl.rewards.toolrl import ToolRLOptions, bounds_at, multiset_jaccard, think_length
+from toolzero_verl.rewards.scoring import ConfigError
 
 TOL = 1e-9
 RLLA_EXTRA = {"experiment_name": "qwen2.5-3b"}
@@ -479,7 +479,7 @@ def test_think_length_weight_adds_the_length_reward():
 
 
 def test_bounds_and_config_validation():
-    assert bounds_at(ToolRLConfig(), None) == bounds_at(ToolRLConfig(), 10**6)
+    assert bounds_at(ToolRLOptions(), None) == bounds_at(ToolRLOptions(), 10**6)
     for bad in ({"matching": "hungarian"}, {"schedule": "cosine"}, {"coarse": True, "per_call": True}):
         with pytest.raises(ValueError):
             ours(EXACT, GT2, **bad)

@@ -1,0 +1,240 @@
+"""Each preflight check: a real problem gives its actionable message (and a non-zero exit), a good
+setup gives none. Configs are verl's real composed ``ppo_trainer`` (the 7B recipe's overrides plus
+the change under test); data files are real ``data_prep`` output or hand-made broken parquet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolzero_verl.plugin import preflight
+from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
+from toolzero_verl.plugin.preflight import Problem
+
+REPO = Path(__file__).resolve().parents[3]
+RECIPE = REPO / "recipes" / "qwen7b_ggrpo.sh"
+
+
+@pytest.fixture(scope="module")
+def base_args(tmp_path_factory) -> list[str]:
+    return recipe_overrides(RECIPE, {"DATA_DIR": str(tmp_path_factory.mktemp("nodata"))})
+
+
+@pytest.fixture(scope="module")
+def example_data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("examples")
+    convert_examples(out)
+    return out
+
+
+def cfg_with(base_args: list[str], *extra: str):
+    return preflight.compose(base_args + list(extra))
+
+
+def messages(problems: list[Problem]) -> str:
+    return "\n".join(map(str, problems))
+
+
+def data_args(directory: Path, batch: int = 8) -> list[str]:
+    return [
+        f"data.train_files={directory / 'train.parquet'}",
+        f"data.val_files={directory / 'test.parquet'}",
+        f"data.train_batch_size={batch}",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={batch}",
+    ]
+
+
+STEPS_FOR_8_ROWS = "trainer.total_training_steps=100"  # 8 rows / batch 8 = 1 step per epoch x 100 epochs
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(path)
+
+
+def row(ground_truth: str = '{"calls": []}', output_format: str = "answer") -> dict:
+    return {
+        "data_source": "toy",
+        "prompt": [{"role": "user", "content": "hi"}],
+        "reward_model": {"style": "rule", "ground_truth": ground_truth},
+        "extra_info": {"split": "train", "index": 0, "output_format": output_format},
+    }
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def test_converted_example_data_passes(base_args, example_data):
+    assert preflight.check_data(cfg_with(base_args, *data_args(example_data))) == []
+
+
+def test_missing_data_files_say_how_to_convert(base_args, tmp_path):
+    problems = preflight.check_data(cfg_with(base_args, *data_args(tmp_path / "nowhere")))
+    text = messages(problems)
+    assert len(problems) == 2 and "does not exist" in text and "toolzero-prep" in text
+
+
+def test_bad_ground_truth_is_reported(base_args, tmp_path):
+    write_rows(tmp_path / "train.parquet", [row("the answer is 5")] * 8)
+    write_rows(tmp_path / "test.parquet", [row()])
+    problems = preflight.check_data(cfg_with(base_args, *data_args(tmp_path), STEPS_FOR_8_ROWS))
+    assert len(problems) == 1 and "no usable reward_model.ground_truth" in problems[0].message
+
+
+def test_missing_columns_are_reported(base_args, tmp_path):
+    rows = [{k: v for k, v in row().items() if k != "reward_model"}] * 8
+    write_rows(tmp_path / "train.parquet", rows)
+    write_rows(tmp_path / "test.parquet", [row()])
+    problems = preflight.check_data(cfg_with(base_args, *data_args(tmp_path), STEPS_FOR_8_ROWS))
+    assert len(problems) == 1 and "lacks column(s) ['reward_model']" in problems[0].message
+
+
+def test_output_format_mismatch_names_both_fixes(base_args, tmp_path):
+    write_rows(tmp_path / "train.parquet", [row(output_format="toolrl")] * 8)
+    write_rows(tmp_path / "test.parquet", [row()])
+    problems = preflight.check_data(cfg_with(base_args, *data_args(tmp_path), STEPS_FOR_8_ROWS))
+    assert len(problems) == 1
+    assert "--output-format answer" in problems[0].message and "OUTPUT_FORMAT=toolrl" in problems[0].message
+
+
+def test_fewer_rows_than_a_batch_is_reported(base_args, example_data):
+    problems = preflight.check_data(cfg_with(base_args, *data_args(example_data, batch=512)))
+    assert len(problems) == 1 and "fewer than data.train_batch_size=512" in problems[0].message
+
+
+def test_too_few_epochs_for_the_step_total_is_reported(base_args, example_data):
+    cfg = cfg_with(base_args, *data_args(example_data), "trainer.total_epochs=1", "trainer.total_training_steps=50")
+    problems = preflight.check_data(cfg)
+    assert len(problems) == 1 and "training would stop after" in problems[0].message
+
+
+# ---- model --------------------------------------------------------------------------------------
+
+
+def test_model_path_checks(base_args, tmp_path, monkeypatch):
+    assert "not set" in messages(preflight.check_model(cfg_with(base_args, "actor_rollout_ref.model.path=null")))
+    missing = cfg_with(base_args, f"actor_rollout_ref.model.path={tmp_path / 'nope'}")
+    assert "does not exist" in messages(preflight.check_model(missing))
+    (tmp_path / "model").mkdir()
+    bare = cfg_with(base_args, f"actor_rollout_ref.model.path={tmp_path / 'model'}")
+    assert "no config.json" in messages(preflight.check_model(bare))
+    (tmp_path / "model" / "config.json").write_text("{}")
+    assert preflight.check_model(bare) == []
+    hub_id = cfg_with(base_args)  # Qwen/Qwen2.5-7B: downloaded by verl at start-up
+    assert preflight.check_model(hub_id) == []
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    assert "not in the Hugging Face cache" in messages(preflight.check_model(hub_id))
+
+
+# ---- GPUs ---------------------------------------------------------------------------------------
+
+
+def test_gpu_count_and_parallel_sizes(base_args):
+    cfg = cfg_with(base_args)  # 1 node x 8 GPUs, rollout TP 2
+    assert "no CUDA GPU visible" in messages(preflight.check_gpus(cfg, gpu_count=0))
+    assert "this node sees 4 GPU(s)" in messages(preflight.check_gpus(cfg, gpu_count=4))
+    assert preflight.check_gpus(cfg, gpu_count=8) == []
+    too_wide = cfg_with(base_args, "actor_rollout_ref.rollout.tensor_model_parallel_size=16")
+    assert "exceeds n_gpus_per_node=8" in messages(preflight.check_gpus(too_wide, gpu_count=8))
+    uneven = cfg_with(base_args, "trainer.n_gpus_per_node=6", "actor_rollout_ref.rollout.tensor_model_parallel_size=4")
+    assert "does not divide the 6 GPUs" in messages(preflight.check_gpus(uneven, gpu_count=6))
+
+
+def test_multi_node_needs_a_ray_cluster_with_enough_gpus(base_args, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    cfg = cfg_with(base_args, "trainer.nnodes=4")
+    no_cluster = messages(preflight.check_gpus(cfg, gpu_count=8))  # real lookup: no Ray cluster runs here
+    assert "needs a running Ray cluster" in no_cluster and "ray start --head" in no_cluster
+    assert "has 16 GPUs" in messages(preflight.check_gpus(cfg, gpu_count=8, ray_gpus=16))
+    assert preflight.check_gpus(cfg, gpu_count=8, ray_gpus=32) == []
+
+
+# ---- plugin, schedule, reward options ------------------------------------------------------------
+
+
+def test_plugin_is_registered_in_this_python(base_args):
+    assert preflight.check_plugin(cfg_with(base_args)) == []
+
+
+def test_unregistered_plugin_fails_check_with_the_fix(base_args, tmp_path):
+    env = {**subprocess_env(), "VERL_USE_EXTERNAL_PLUGINS": "none"}
+    args = base_args + data_args(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "toolzero_verl.plugin.preflight", "check", "--", *args], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 1
+    assert "[plugin] reward manager 'toolzero' is not registered" in out.stderr
+    assert "VERL_USE_EXTERNAL_PLUGINS=none disables our entry point" in out.stderr
+    assert "nothing was launched" in out.stderr
+
+
+def test_schedule_needs_its_total(base_args):
+    no_total = cfg_with(base_args, "trainer.total_training_steps=null")
+    assert "cosine LR decay needs a horizon" in messages(preflight.check_total_steps(no_total))
+    percent = cfg_with(
+        base_args,
+        "trainer.total_training_steps=null",
+        "actor_rollout_ref.actor.optim.lr_scheduler_type=constant",
+        "+reward.custom_reward_function.reward_kwargs.step_unit=percent",
+    )
+    assert "step_unit=percent needs the total" in messages(preflight.check_total_steps(percent))
+    mismatch = cfg_with(base_args, "reward.custom_reward_function.reward_kwargs.total_training_steps=50")
+    assert "differs from trainer.total_training_steps=200" in messages(preflight.check_total_steps(mismatch))
+    free = cfg_with(
+        base_args,
+        "trainer.total_training_steps=null",
+        "actor_rollout_ref.actor.optim.lr_scheduler_type=constant",
+        "reward.custom_reward_function.reward_kwargs.schedule=constant_strict",
+    )
+    assert preflight.check_total_steps(free) == []
+
+
+def test_reward_option_typo_is_caught_before_training(base_args):
+    cfg = cfg_with(base_args, "+reward.custom_reward_function.reward_kwargs.kapa=0.2")
+    problems = preflight.check_reward_options(cfg)
+    assert len(problems) == 1 and "unknown option(s) ['kapa']" in problems[0].message
+    with pytest.raises(preflight.PreflightError, match="kapa"):
+        preflight.dry_run(base_args + ["+reward.custom_reward_function.reward_kwargs.kapa=0.2"])
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_summary_and_config(base_args, capsys):
+    assert preflight.main(["dry-run", *base_args]) == 0
+    out = capsys.readouterr().out
+    assert "dry run OK" in out and "learning rate            5e-07" in out
+    assert "toolzero_verl.plugin.reward_manager.ToolZeroRewardManager" in out
+
+
+def test_dry_run_unknown_key_exits_non_zero_with_hydras_message(base_args, capsys):
+    assert preflight.main(["dry-run", *base_args, "trainer.totl_epochs=3"]) == 1
+    err = capsys.readouterr().err
+    assert "Could not override 'trainer.totl_epochs'" in err and "not in struct" in err
+
+
+def test_check_lists_every_problem_and_exits_non_zero(base_args, tmp_path, capsys):
+    code = preflight.main(["check", *base_args, *data_args(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "[data]" in err and "nothing was launched" in err
+    # GPU and data problems are both listed; this CPU machine has no GPU.
+    assert "[gpus] no CUDA GPU visible" in err
+
+
+def test_check_passes_when_everything_is_in_place(base_args, example_data, tmp_path, capsys, monkeypatch):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+    monkeypatch.setattr(preflight, "visible_gpus", lambda: 8)  # the one thing a CPU machine cannot provide
+    code = preflight.main(["check", *base_args, *data_args(example_data), f"actor_rollout_ref.model.path={model}"])
+    assert code == 0, capsys.readouterr().err
+    assert "preflight OK" in capsys.readouterr().out

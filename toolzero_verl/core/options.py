@@ -1,0 +1,230 @@
+"""Typed options: the one validation layer for every config (rewards, the replay buffer, toolzero-prep).
+
+A config is a frozen dataclass deriving from :class:`Options`. Each field declares its type by its
+annotation and, with :func:`option`, its allowed choices, range and help text. Constructing a config
+checks every value against its declaration and raises :class:`ConfigError` with one line naming
+the option, so a typo or a bad value in a recipe fails before any work:
+
+- ``bool``: a bool, or the strings ``true/false/yes/no/on/off/1/0`` (any case); ``"False"`` is false;
+- ``int``: an int (not a bool), an integral float (``2.0``) or an integer string (``"2"``);
+- ``float``: a finite int or float, or a string naming one; NaN and ±inf are rejected;
+- ``str``: a string; ``tuple[str, ...]``: a list/tuple of strings or a comma-separated string;
+- ``X | None``: ``None`` or an ``X``.
+
+>>> from dataclasses import dataclass
+>>> @dataclass(frozen=True)
+... class Demo(Options):
+...     kappa: float = option(0.1, min=0.0, help="steepness")
+...     mode: str = option("a", choices=("a", "b"))
+...     strict: bool = False
+>>> Demo(kappa="0.5", strict="False")
+Demo(kappa=0.5, mode='a', strict=False)
+>>> Demo(kappa=float("nan"))
+Traceback (most recent call last):
+...
+toolzero_verl.core.options.ConfigError: option 'kappa' must be a finite number, got nan
+>>> Demo.from_mapping({"mdoe": "b"})
+Traceback (most recent call last):
+...
+toolzero_verl.core.options.ConfigError: unknown option(s) ['mdoe'] for Demo; valid: ['kappa', 'mode', 'strict']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from functools import lru_cache
+from typing import Any, ClassVar, Mapping
+
+from toolzero_verl.core.logs import warn_once
+
+
+class ConfigError(ValueError):
+    """An option or the training-step wiring is wrong: raised before work starts, never swallowed."""
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    choices: tuple | None = None,
+    min: float | None = None,  # noqa: A002 - reads naturally at the call sites
+    max: float | None = None,  # noqa: A002
+    above: float | None = None,
+    help: str = "",  # noqa: A002
+    flag: str | None = None,
+    metavar: str | None = None,
+) -> Any:
+    """A dataclass field with its constraints: ``choices``, inclusive ``min``/``max``, exclusive ``above``.
+
+    ``help``, ``flag`` and ``metavar`` are for command lines generated from the config
+    (:func:`data_prep.options_cli.add_options`); ``help`` is the one place an option is described.
+    """
+    meta = {"choices": choices, "min": min, "max": max, "above": above, "help": help, "flag": flag, "metavar": metavar}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable defaults are not allowed; use a tuple")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+class Options:
+    """Base of every config dataclass: validates and normalises each field on construction.
+
+    Subclasses may declare ``_aliases = {"old_name": "new_name"}`` for renamed options: the old name is
+    accepted by :meth:`from_mapping` with a warning.
+    """
+
+    _aliases: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self) -> None:
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            checked = check_value(f.name, value, hints[f.name], f.metadata)
+            if checked is not value:
+                object.__setattr__(self, f.name, checked)
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any], where: str | None = None):
+        """Build from user input (Hydra ``reward_kwargs``, ``sampler_kwargs``, …); unknown keys raise."""
+        given = dict(options)
+        for old, new in cls._aliases.items():
+            if old in given:
+                warn_once(f"alias:{cls.__name__}:{old}",
+                          f"toolzero: option {old!r} of {where or cls.__name__} is renamed {new!r}; the old name "
+                          "will be removed")
+                if new in given:
+                    raise ConfigError(f"give {new!r} or its old name {old!r}, not both")
+                given[new] = given.pop(old)
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown option(s) {unknown} for {where or cls.__name__}; valid: {sorted(names)}")
+        return cls(**given)
+
+
+@lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def check_value(name: str, value: Any, annotation: Any, meta: Mapping[str, Any] | None = None) -> Any:
+    """``value`` converted to ``annotation`` and checked against ``meta``; :class:`ConfigError` otherwise."""
+    meta = meta or {}
+    value = _convert(name, value, annotation)
+    if value is None:
+        return value
+    choices = meta.get("choices")
+    if choices is not None:
+        items = value if isinstance(value, tuple) else (value,)
+        bad = [v for v in items if v not in choices]
+        if bad:
+            raise ConfigError(f"option {name!r} must be one of {', '.join(map(str, choices))}; got {bad[0]!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high, above = meta.get("min"), meta.get("max"), meta.get("above")
+        if low is not None and value < low:
+            raise ConfigError(f"option {name!r} must be at least {low}, got {value!r}")
+        if high is not None and value > high:
+            raise ConfigError(f"option {name!r} must be at most {high}, got {value!r}")
+        if above is not None and value <= above:
+            raise ConfigError(f"option {name!r} must be above {above}, got {value!r}")
+    return value
+
+
+def _convert(name: str, value: Any, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(annotation)
+        if value is None and type(None) in members:
+            return None
+        errors = []
+        for member in members:
+            if member is type(None):
+                continue
+            try:
+                return _convert(name, value, member)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"option {name!r} has an unusable value {value!r}")
+    if origin in (tuple, list):
+        return _convert_sequence(name, value, annotation, origin)
+    if annotation is bool:
+        return _to_bool(name, value)
+    if annotation is int:
+        return _to_int(name, value)
+    if annotation is float:
+        return _to_float(name, value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"option {name!r} must be a string, got {value!r}")
+        return value
+    if annotation is Any:
+        return value
+    if isinstance(annotation, type) and isinstance(value, annotation):
+        return value
+    raise ConfigError(f"option {name!r} must be {getattr(annotation, '__name__', annotation)}, got {value!r}")
+
+
+def _to_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigError(f"option {name!r} must be true or false, got {value!r}")
+
+
+def _to_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"option {name!r} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"option {name!r} must be a whole number, got {value!r}")
+
+
+def _to_float(name: str, value: Any) -> float:
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        raise ConfigError(f"option {name!r} must be a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"option {name!r} must be a finite number, got {value!r}")
+    return number
+
+
+def _convert_sequence(name: str, value: Any, annotation: Any, origin: type) -> Any:
+    args = typing.get_args(annotation)
+    item = args[0] if args else Any
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)):
+        try:
+            value = list(value)  # OmegaConf ListConfig and other sequences
+        except TypeError:
+            raise ConfigError(f"option {name!r} must be a list, got {value!r}") from None
+    items = [_convert(name, v, item) for v in value]
+    return tuple(items) if origin is tuple else items
+
+
+def describe(cls: type) -> list[tuple[str, Any, str]]:
+    """``(name, default, help)`` of every option of ``cls``, in declaration order (for docs and --help)."""
+    return [(f.name, f.default, f.metadata.get("help", "")) for f in dataclasses.fields(cls)]

@@ -1,0 +1,437 @@
+"""Python-syntax call lists (``[f(a=1), g(b="x")]``): a safe parser and a renderer.
+
+The parser never executes model text: it runs ``ast.parse`` and walks the tree with a whitelist
+(constants, lists, tuples, dicts, sets, unary +/- on numbers, bare names as strings, dotted names,
+keyword-call values as nested dicts as BFCL does). Everything else raises :class:`CallSyntaxError`.
+
+Tool names that are not Python identifiers (ToolACE has ``Get Manager Placeholder Image`` and
+``Search for YouTube Videos (Movies)``) are handled by masking them with placeholders before
+``ast.parse``: known names (from the tool list) first, longest first, then any run of text before
+``(`` at a call position.
+
+>>> parse_python_calls('[get_weather(city="Paris"), math.factorial(n=5)]')
+[ToolCall(name='get_weather', arguments={'city': 'Paris'}), ToolCall(name='math.factorial', arguments={'n': 5})]
+>>> parse_python_calls('[Get Manager Placeholder Image(sport="football")]')[0].name
+'Get Manager Placeholder Image'
+>>> render_python_calls([ToolCall("f", {"a": 1, "b": [True, None]})])
+'[f(a=1, b=[True, None])]'
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+import re
+from typing import Any, Iterable, Sequence
+
+from toolzero_verl.core.calls import ToolCall
+
+MAX_DEPTH = 32  # nesting of values inside a call; deeper is rejected, not parsed
+
+
+class CallSyntaxError(ValueError):
+    """The text is not a list of keyword calls we accept."""
+
+
+_PLACEHOLDER = "__tz_name_{}__"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def parse_python_calls(
+    text: str, known_names: Iterable[str] = (), max_depth: int = MAX_DEPTH
+) -> list[ToolCall]:
+    """Parse ``[f(a=1), ...]`` (brackets optional, as BFCL's decoder allows) into calls.
+
+    ``[]`` gives an empty list. Positional arguments are dropped, as BFCL's decoder drops them.
+    Raises :class:`CallSyntaxError` for anything else.
+    """
+    body = text.strip().strip("`").strip()
+    if not body:
+        raise CallSyntaxError("empty call list")
+    bracketed = body.startswith("[")
+    if not bracketed:
+        body = "[" + body
+    if not body.endswith("]"):
+        body = body + "]"
+    fast = _fast_parse(body, max_depth)
+    if fast is not None:
+        return fast
+    try:
+        return _parse_masked(body, {}, max_depth)
+    except CallSyntaxError:
+        # Names such as "Get Image" or "symbols/get-data" are not Python; mask them and retry.
+        # Free-form names only inside an explicit list: "Please call support()" stays prose.
+        masked, names = _mask_names(body, known_names, free=bracketed)
+        if not names:
+            raise
+        return _parse_masked(masked, names, max_depth)
+
+
+def _parse_masked(body: str, names: dict[str, str], max_depth: int) -> list[ToolCall]:
+    try:
+        node = ast.parse(body, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise CallSyntaxError(f"not a Python call list: {exc.__class__.__name__}") from None
+    items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+    calls = []
+    try:
+        for item in items:
+            if not isinstance(item, ast.Call):
+                raise CallSyntaxError("list items must be function calls")
+            name = _dotted_name(item.func)
+            if name is None:
+                raise CallSyntaxError("function name must be a name or attribute chain")
+            args = {}
+            for kw in item.keywords:
+                if kw.arg is None:
+                    raise CallSyntaxError("**kwargs are not allowed")
+                args[names.get(kw.arg, kw.arg)] = _value(kw.value, max_depth)
+            calls.append(ToolCall(names.get(name, name), args))
+    except RecursionError:
+        raise CallSyntaxError("nesting too deep") from None
+    return calls
+
+
+def _dotted_name(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _value(node: ast.AST, depth: int) -> Any:
+    if depth <= 0:
+        raise CallSyntaxError("nesting too deep")
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (str, int, float, bool)) or node.value is None:
+            return node.value
+        raise CallSyntaxError(f"unsupported constant {type(node.value).__name__}")
+    if isinstance(node, ast.List):
+        return [_value(e, depth - 1) for e in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_value(e, depth - 1) for e in node.elts)
+    if isinstance(node, ast.Set):
+        return [_value(e, depth - 1) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        out = {}
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                raise CallSyntaxError("** unpacking is not allowed")
+            key = _value(k, depth - 1)
+            try:
+                hash(key)  # also catches tuples holding lists, e.g. {(1, [2]): 3}
+            except TypeError:
+                raise CallSyntaxError("unhashable dict key") from None
+            out[key] = _value(v, depth - 1)
+        return out
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = _value(node.operand, depth - 1)
+        if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+            raise CallSyntaxError("unary sign on a non-number")
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        name = _dotted_name(node)  # a bare name is a "variable": BFCL keeps it as its string
+        if name is not None:
+            return name
+    if isinstance(node, ast.Call) and not node.args:
+        name = _dotted_name(node.func)
+        if name is not None and all(kw.arg is not None for kw in node.keywords):
+            return {name: {kw.arg: _value(kw.value, depth - 1) for kw in node.keywords}}
+    raise CallSyntaxError(f"unsupported expression {type(node).__name__}")
+
+
+# --- fast path --------------------------------------------------------------------------------
+# Most answers are plain `[f(a="x", b=2)]`. Tokenising them with one regex pass and a small
+# recursive descent is several times cheaper than ast.parse. The fast path accepts a strict subset
+# of what the ast path accepts (simple quoted strings without escapes, decimal numbers, names,
+# brackets) and returns exactly the same calls; on anything else it declines (None) and the ast
+# path decides. tests/toolzero_verl/test_pycalls.py checks the equivalence with hypothesis.
+
+_FAST_TOKEN = re.compile(
+    # Python's own whitespace only: `\s` would also skip Unicode spaces that Python rejects.
+    r"""[ \t\n\r\f]*(?:("[^"\\\n\r]*"|'[^'\\\n\r]*')"""  # 1: a string without escapes or newlines
+    r"|((?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?(?![0-9A-Za-z_.]))"  # 2: a decimal number
+    r"|([A-Za-z_][A-Za-z0-9_]*)"  # 3: a name
+    r"|([\[\](){},=:.+-])"  # 4: punctuation
+    r"|([^ \t\n\r\f]))"  # 5: anything else: decline
+)
+_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+class _Decline(Exception):
+    pass
+
+
+def _fast_parse(body: str, max_depth: int) -> list[ToolCall] | None:
+    tokens = _FAST_TOKEN.findall(body)
+    if not tokens or any(t[4] for t in tokens):
+        return None
+    try:
+        parser = _FastParser(tokens, max_depth)
+        calls = parser.calls()
+    except (_Decline, IndexError, ValueError, TypeError, RecursionError):
+        return None
+    return calls if parser.pos == len(tokens) else None
+
+
+class _FastParser:
+    """Recursive descent over (string, number, name, punct, other) tokens."""
+
+    def __init__(self, tokens: list[tuple[str, ...]], max_depth: int):
+        self.tokens, self.pos, self.max_depth = tokens, 0, max_depth
+
+    def punct(self) -> str:
+        return self.tokens[self.pos][3]
+
+    def expect(self, p: str) -> None:
+        if self.tokens[self.pos][3] != p:
+            raise _Decline
+        self.pos += 1
+
+    def calls(self) -> list[ToolCall]:
+        self.expect("[")
+        out = []
+        while self.punct() != "]":
+            name = self.dotted()
+            self.expect("(")
+            out.append(ToolCall(name, self.kwargs(self.max_depth)))
+            if self.punct() == ",":
+                self.pos += 1
+            elif self.punct() != "]":
+                raise _Decline
+        self.pos += 1
+        return out
+
+    def dotted(self) -> str:
+        parts = [self.name()]
+        while self.punct() == ".":
+            self.pos += 1
+            parts.append(self.name())
+        return ".".join(parts)
+
+    def name(self) -> str:
+        name = self.tokens[self.pos][2]
+        if not name or keyword.iskeyword(name):
+            raise _Decline
+        self.pos += 1
+        return name
+
+    def kwargs(self, depth: int) -> dict:
+        args: dict = {}
+        while self.punct() != ")":
+            key = self.name()
+            if key in args:  # Python rejects a repeated keyword
+                raise _Decline
+            self.expect("=")
+            args[key] = self.value(depth)
+            if self.punct() == ",":
+                self.pos += 1
+            elif self.punct() != ")":
+                raise _Decline
+        self.pos += 1
+        return args
+
+    def value(self, depth: int):
+        if depth <= 0:
+            raise _Decline  # the ast path reports "nesting too deep"
+        string, number, name, punct, _ = self.tokens[self.pos]
+        self.pos += 1
+        if string:
+            return string[1:-1]
+        if number:
+            return _number(number)
+        if name:
+            if name in _CONSTANTS:
+                if self.punct() == ".":
+                    raise _Decline
+                return _CONSTANTS[name]
+            self.pos -= 1
+            dotted = self.dotted()
+            if self.punct() == "(":  # a keyword call as a value: {name: {args}}, as BFCL does
+                self.pos += 1
+                return {dotted: self.kwargs(depth - 1)}
+            return dotted  # a bare name is a "variable": its string
+        if punct in "+-":
+            number = self.tokens[self.pos][1]
+            if not number or depth <= 1:  # the ast path walks the operand one level deeper
+                raise _Decline
+            self.pos += 1
+            return -_number(number) if punct == "-" else _number(number)
+        if punct == "[":
+            return self.sequence("]", depth)
+        if punct == "(":
+            items, trailing = self.items(")", depth)
+            return items[0] if len(items) == 1 and not trailing else tuple(items)
+        if punct == "{":
+            return self.braces(depth)
+        raise _Decline
+
+    def items(self, close: str, depth: int) -> tuple[list, bool]:
+        out, trailing = [], False
+        while self.punct() != close:
+            out.append(self.value(depth - 1))
+            trailing = False
+            if self.punct() == ",":
+                self.pos += 1
+                trailing = True
+            elif self.punct() != close:
+                raise _Decline
+        self.pos += 1
+        return out, trailing
+
+    def sequence(self, close: str, depth: int) -> list:
+        return self.items(close, depth)[0]
+
+    def braces(self, depth: int):
+        if self.punct() == "}":
+            self.pos += 1
+            return {}
+        first = self.value(depth - 1)
+        if self.punct() != ":":  # a set: the ast path returns its items as a list
+            if self.punct() == ",":
+                self.pos += 1
+            elif self.punct() != "}":
+                raise _Decline
+            rest, _ = self.items("}", depth)
+            return [first, *rest]
+        out = {}
+        key = first
+        while True:
+            self.expect(":")
+            hash(key)  # TypeError on unhashable keys: let the ast path report it
+            out[key] = self.value(depth - 1)
+            if self.punct() == ",":
+                self.pos += 1
+            elif self.punct() != "}":
+                raise _Decline
+            if self.punct() == "}":
+                self.pos += 1
+                return out
+            key = self.value(depth - 1)
+
+
+def _number(text: str):
+    if "." in text or "e" in text or "E" in text:
+        return float(text)
+    return int(text)  # ValueError past Python's int-string limit: the ast path reports it
+
+
+def _string_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted string literals (single or double, backslash escapes), for masking."""
+    spans, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "\"'":
+            j = i + 1
+            while j < n and text[j] != ch:
+                j += 2 if text[j] == "\\" else 1
+            spans.append((i, min(j, n - 1)))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+def _needs_mask(name: str) -> bool:
+    return not _IDENT.match(name) or any(keyword.iskeyword(part) for part in name.split("."))
+
+
+# A run of name characters (greedy, so linear on hostile text); the caller checks what follows.
+_FREE_RUN = re.compile(r"[^\s(\[\]=,\"'{}][^(\[\]=,\"'{}]*")
+
+
+def _free_name(body: str, i: int, kind: str) -> str | None:
+    """The text at ``i`` up to a call's ``(`` (kind "call") or a keyword's ``=`` (kind "kw")."""
+    m = _FREE_RUN.match(body, i)
+    if m is None:
+        return None
+    end = m.end()
+    nxt = body[end : end + 2]
+    if (kind == "call" and nxt[:1] == "(") or (kind == "kw" and nxt[:1] == "=" and nxt[1:2] != "="):
+        return m.group().rstrip()
+    return None
+
+
+def _mask_names(body: str, known_names: Iterable[str], free: bool = True) -> tuple[str, dict[str, str]]:
+    """Replace tool and parameter names that are not identifiers with placeholders.
+
+    Known names (the tools offered) are always recognised; with ``free`` also any other run of
+    text before ``(`` or ``=`` at a call position.
+    """
+    known = sorted({n for n in known_names if n and _needs_mask(n)}, key=len, reverse=True)
+    spans = _string_spans(body)
+    out: list[str] = []
+    names: dict[str, str] = {}
+    stack: list[str] = []
+    i, span_idx, expect = 0, 0, ""  # expect: "call" at list level, "kw" inside a call's parens
+    n = len(body)
+    while i < n:
+        if span_idx < len(spans) and spans[span_idx][0] == i:
+            start, end = spans[span_idx]
+            out.append(body[start : end + 1])
+            i, span_idx, expect = end + 1, span_idx + 1, ""
+            continue
+        ch = body[i]
+        if expect and not ch.isspace():
+            name = None
+            if expect == "call":
+                name = next((k for k in known if body.startswith(k, i) and body[i + len(k) :].lstrip().startswith("(")), None)
+                if name is None and free:
+                    name = _free_name(body, i, "call")
+            else:
+                name = _free_name(body, i, "kw")
+            # a keyword must be a plain identifier: dotted names (Hammer's masked `Se.iWY`) are masked too
+            if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
+                placeholder = _PLACEHOLDER.format(len(names))
+                names[placeholder] = name
+                out.append(placeholder)
+                i += len(name)
+                expect = ""
+                continue
+            expect = ""
+        if ch in "[({":
+            stack.append(ch)
+            expect = "call" if stack == ["["] else "kw" if stack == ["[", "("] else ""
+        elif ch in "])}":
+            if stack:
+                stack.pop()
+        elif ch == ",":
+            expect = "call" if stack == ["["] else "kw" if stack == ["[", "("] else ""
+        out.append(ch)
+        i += 1
+    return "".join(out), names
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def render_value(value: Any) -> str:
+    """Python literal for a JSON-like value; parses back to the same value with :func:`parse_python_calls`."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(str(value))  # no literal for inf/nan; JSON has none either
+    if isinstance(value, (int, float, str)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(render_value(v) for v in value)
+        return "(" + inner + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render_value(k)}: {render_value(v)}" for k, v in value.items()) + "}"
+    return repr(str(value))
+
+
+def render_python_calls(calls: Sequence[ToolCall]) -> str:
+    """``[f(a=1), g(b='x')]``: BFCL's prompting syntax."""
+    parts = (
+        f"{c.name}(" + ", ".join(f"{k}={render_value(v)}" for k, v in c.arguments.items()) + ")"
+        for c in calls
+    )
+    return "[" + ", ".join(parts) + "]"

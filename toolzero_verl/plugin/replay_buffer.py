@@ -1,0 +1,241 @@
+"""Training-time reward metrics (and optional constant-group dropping) for verl 0.9's v1 trainer.
+
+verl 0.9 logs the extra keys a reward returns only during validation; training steps log the
+total score and nothing else (reference §2.5). The one supported hook that runs every training
+step with access to finished trajectories is ``trainer.v1.sampler.custom_sampler``: a subclass
+of verl's ``ReplayBuffer`` whose ``sample()`` returns ``(batch, metrics)``, and verl merges
+those metrics into the step's logged metrics (reference §4.2). This module provides:
+
+- :class:`ToolZeroReplayBuffer` (``trainer.v1.trainer_mode=sync``, the default) and
+  :class:`ToolZeroReplayBufferAsync` (``colocate_async`` / ``separate_async``). After verl's own
+  sampling they read the sampled trajectories' ``reward_extra_info`` from TransferQueue and add
+
+  - ``toolzero/<key>/mean`` for every numeric reward component (GG-GRPO: score, format,
+    general, strict, ast, sigma, step, parse_ok, n_pred_calls, n_gt_calls, training_progress),
+  - ``toolzero/parse_failure_rate`` (mean of ``1 - parse_ok``),
+  - ``toolzero/equal_reward_groups/fraction``: share of sampled GRPO groups whose rewards are all
+    equal (zero advantage, no learning signal).
+
+- Optional dropping of those constant groups before they reach the batch
+  (``drop_equal_reward_groups: true``). This reuses verl's own group filter in ``ReplayBuffer``
+  (evict + refill from the dataloader), which verl only enables for its built-in buffer.
+
+Enable (``sampler_kwargs`` keys are documented in :data:`OPTIONS` and ``docs/verl.md``)::
+
+    trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.plugin.replay_buffer
+    trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBuffer
+    # optional: drop zero-variance groups (sync mode also needs data.gen_batch_size=1)
+    +trainer.v1.sampler.sampler_kwargs.drop_equal_reward_groups=true
+    +trainer.v1.sampler.sampler_kwargs.train_batch_size='${data.train_batch_size}'
+    data.gen_batch_size=1
+
+Metrics need the reward at sampling time, i.e. verl's streaming reward path (no reward model, or
+``reward.reward_model.enable_resource_pool=True``); with a colocated reward model the trajectories
+carry no ``reward_extra_info`` yet and only verl's own metrics are logged.
+
+The pure part is :func:`reward_metrics`:
+
+>>> infos = [{"score": 1.0, "parse_ok": 1.0}, {"score": 1.0, "parse_ok": 0.0},   # group a: equal
+...          {"score": 2.0, "parse_ok": 1.0}, {"score": 0.0, "parse_ok": 1.0}]   # group b: varies
+>>> m = reward_metrics(infos, ["a", "a", "b", "b"])
+>>> m["toolzero/score/mean"], m["toolzero/parse_failure_rate"], m["toolzero/equal_reward_groups/fraction"]
+(1.0, 0.25, 0.5)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from typing import Any, Iterable, Mapping, Sequence
+
+import transfer_queue as tq
+from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer, ReplayBufferAsync
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = "toolzero"
+PARSE_OK_KEY = "parse_ok"
+CANONICAL_REWARD = "reward"  # verl's name for the token-summed rm_scores in its group filter
+POLL_INTERVAL_S = 2.0  # verl's ReplayBuffer default
+
+# sampler_kwargs accepted by both buffers, with defaults. Unknown keys raise (typos fail loudly).
+OPTIONS: dict[str, Any] = {
+    "metric_prefix": METRIC_PREFIX,  # metric names: <prefix>/<key>/mean
+    "metric_keys": None,  # list of reward_extra_info keys to average; None = every numeric key
+    "group_key": "score",  # reward_extra_info key compared within a GRPO group for the equal-groups fraction
+    "drop_equal_reward_groups": False,  # evict groups whose drop_metric is equal across the group, refill
+    "drop_metric": CANONICAL_REWARD,  # "reward" (rm_scores) or any reward_extra_info key, e.g. "score"
+    "train_batch_size": None,  # sync + dropping: prompts per step ('${data.train_batch_size}')
+    "max_inflight_gen_batches": 1,  # sync + dropping: bound on speculative refill batches
+    "gen_batch_size": 1,  # sync + dropping: must equal data.gen_batch_size (set that to 1)
+    "poll_interval": POLL_INTERVAL_S,
+}
+
+
+def reward_metrics(
+    infos: Sequence[Mapping[str, Any]],
+    group_ids: Sequence[str],
+    keys: Iterable[str] | None = None,
+    prefix: str = METRIC_PREFIX,
+    group_key: str = "score",
+) -> dict[str, float]:
+    """Per-step means of reward components over trajectories (one ``reward_extra_info`` each).
+
+    ``group_ids`` gives each trajectory's GRPO group (verl's prompt uid). Non-numeric and
+    non-finite values are ignored, so a key is averaged over the trajectories that have it.
+    """
+    wanted = None if keys is None else set(keys)
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    groups: dict[str, list[float]] = defaultdict(list)
+    for info, gid in zip(infos, group_ids, strict=True):
+        for key, value in info.items():
+            number = _finite(value)
+            if number is None or (wanted is not None and key not in wanted):
+                continue
+            sums[key] += number
+            counts[key] += 1
+        score = _finite(info.get(group_key))
+        if score is not None:
+            groups[gid].append(score)
+    metrics = {f"{prefix}/{key}/mean": sums[key] / counts[key] for key in sorted(sums)}
+    if counts.get(PARSE_OK_KEY):
+        metrics[f"{prefix}/parse_failure_rate"] = 1.0 - sums[PARSE_OK_KEY] / counts[PARSE_OK_KEY]
+    multi = [values for values in groups.values() if len(values) > 1]
+    if multi:
+        metrics[f"{prefix}/equal_reward_groups/fraction"] = sum(max(v) == min(v) for v in multi) / len(multi)
+    return metrics
+
+
+def parse_options(sampler_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``OPTIONS`` overridden by ``trainer.v1.sampler.sampler_kwargs``; unknown keys raise ``ValueError``."""
+    given = _plain(sampler_kwargs)
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown trainer.v1.sampler.sampler_kwargs {unknown} for toolzero's sampler; valid: {sorted(OPTIONS)}"
+        )
+    options = {**OPTIONS, **given}
+    if options["metric_keys"] is not None:
+        options["metric_keys"] = list(options["metric_keys"])
+    return options
+
+
+class _RewardMetricsMixin:
+    """Adds reward-component metrics to ``sample()`` and wires the optional group dropping."""
+
+    def __init__(
+        self,
+        trainer_mode: str,
+        trainer_config,
+        max_off_policy_threshold,
+        max_off_policy_strategy: str,
+        sampler_kwargs,
+        refill_fn=None,
+        **kwargs: Any,
+    ):
+        self.toolzero_options = options = parse_options(sampler_kwargs)
+        self._warned_metrics = False
+        if options["drop_equal_reward_groups"]:
+            if refill_fn is None:
+                raise ValueError("drop_equal_reward_groups needs verl's refill_fn (passed by the v1 trainer)")
+            kwargs["filter_groups_metric"] = str(options["drop_metric"])
+            if trainer_mode == "sync":
+                if not options["train_batch_size"]:
+                    raise ValueError(
+                        "drop_equal_reward_groups in sync mode needs "
+                        "+trainer.v1.sampler.sampler_kwargs.train_batch_size='${data.train_batch_size}' "
+                        "(and data.gen_batch_size=1)"
+                    )
+                kwargs.update(
+                    train_batch_size=int(options["train_batch_size"]),
+                    gen_batch_size=int(options["gen_batch_size"]),
+                    max_inflight_gen_batches=int(options["max_inflight_gen_batches"]),
+                )
+        kwargs.setdefault("poll_interval", float(options["poll_interval"]))
+        super().__init__(
+            trainer_mode=trainer_mode,
+            trainer_config=trainer_config,
+            max_off_policy_threshold=max_off_policy_threshold,
+            max_off_policy_strategy=max_off_policy_strategy,
+            sampler_kwargs=sampler_kwargs,
+            refill_fn=refill_fn,
+            **kwargs,
+        )
+
+    def sample(self, global_steps: int, partition_id: str, batch_size: int):
+        batch, metrics = super().sample(global_steps=global_steps, partition_id=partition_id, batch_size=batch_size)
+        if partition_id != "val":  # the trainer discards validation sampling metrics
+            try:
+                metrics.update(self.batch_reward_metrics(batch))
+            except Exception as exc:  # noqa: BLE001 - logging must never stop training
+                if not self._warned_metrics:
+                    self._warned_metrics = True
+                    logger.warning("toolzero sampler: reward metrics skipped: %s: %s", type(exc).__name__, exc)
+        return batch, metrics
+
+    def batch_reward_metrics(self, batch) -> dict[str, float]:
+        """Read the sampled trajectories' ``reward_extra_info`` from TransferQueue and average it."""
+        latest: dict[str, tuple[int, str]] = {}  # "uid_session" -> (output index, key): score the last output
+        for key, tag in zip(batch.keys, batch.tags, strict=True):
+            if (tag or {}).get("is_padding"):
+                continue
+            session, _, index = key.rpartition("_")
+            position = int(index) if index.isdigit() else 0
+            if session not in latest or position > latest[session][0]:
+                latest[session] = (position, key)
+        keys = [key for _, key in latest.values()]
+        if not keys:
+            return {}
+        data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
+        infos, group_ids = [], []
+        for key, value in zip(keys, list(data["extra_fields"]), strict=True):
+            fields = getattr(value, "data", value)
+            info = fields.get("reward_extra_info") if isinstance(fields, Mapping) else None
+            if isinstance(info, Mapping):
+                infos.append(info)
+                group_ids.append(key.split("_")[0])
+        options = self.toolzero_options
+        return reward_metrics(infos, group_ids, options["metric_keys"], options["metric_prefix"], options["group_key"])
+
+
+class ToolZeroReplayBuffer(_RewardMetricsMixin, ReplayBuffer):
+    """verl's sync ``ReplayBuffer`` plus reward-component metrics (``trainer.v1.trainer_mode=sync``)."""
+
+    def __init__(self, trainer_mode: str, *args, **kwargs):
+        if trainer_mode != "sync":
+            raise ValueError(
+                f"ToolZeroReplayBuffer is for trainer.v1.trainer_mode=sync; with {trainer_mode!r} set "
+                "trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBufferAsync"
+            )
+        super().__init__(trainer_mode, *args, **kwargs)
+
+
+class ToolZeroReplayBufferAsync(_RewardMetricsMixin, ReplayBufferAsync):
+    """verl's ``ReplayBufferAsync`` plus reward-component metrics (``colocate_async``/``separate_async``)."""
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) or hasattr(value, "__float__") and not isinstance(value, str):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _plain(node: Any) -> dict:
+    if node is None:
+        return {}
+    try:
+        from omegaconf import OmegaConf
+
+        if OmegaConf.is_config(node):
+            return dict(OmegaConf.to_container(node, resolve=True))
+    except ImportError:  # pragma: no cover - omegaconf ships with verl
+        pass
+    return dict(node)
