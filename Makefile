@@ -1,4 +1,4 @@
-.PHONY: demo test
+.PHONY: demo test test-fast lint
 
 # One command for a newcomer: set up .venv, convert the example data, score sample rollouts
 # through verl, dry-run the 7B recipe (scripts/demo.sh).
@@ -8,3 +8,11 @@ demo:
 # The whole test suite, in the same .venv (scripts/test.sh).
 test:
 	bash scripts/test.sh
+
+# The verl-free floors only (core, rewards, eval, data_prep) with verl/torch/ray blocked: well under a minute.
+test-fast:
+	bash scripts/test_fast.sh
+
+# ruff (lint + import order), as configured in pyproject.toml; also run by `make test`.
+lint:
+	.venv/bin/ruff check .

@@ -2,7 +2,7 @@
 
 Measures the median wall time of ``python -c "import verl"`` with the plugin loaded through its
 entry point and with ``VERL_USE_EXTERNAL_PLUGINS=none``, alternating the two so machine load
-drifts affect both alike, and prints the ratio. Goal: <= 1.05 (issue 3).
+drifts affect both alike, and prints the ratio. Goal: <= 1.05 (docs/verl.md).
 
     python benchmarks/import_overhead.py            # 7 runs each
     python benchmarks/import_overhead.py --runs 11 --python /path/to/venv/bin/python

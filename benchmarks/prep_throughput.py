@@ -6,7 +6,7 @@ samples in ``shared/corpora`` (unique ids and queries), then times the end-to-en
 (``python -m data_prep``, parse -> validate -> dedup -> split -> parquet + report) in a child
 process and reports records/s, samples/s and the child's peak RSS.
 
-Goal (issue 4): >= 10,000 records/s and peak RSS < 2 GB on a 2-core machine.
+Goal: >= 10,000 records/s and peak RSS < 2 GB on a 2-core machine.
 
     python benchmarks/prep_throughput.py [--shared ../shared] [--xlam-records 60000] [--toolace-records 11300]
 """

@@ -7,7 +7,7 @@ rlla, and prints the median µs per response, each ratio to rlla, and the wall t
 
     python benchmarks/reward_throughput.py [--n 4096] [--rows PATH]
 
-Targets (issue 2): toolrl ≤ 0.5× rlla, gg_grpo ≤ 1.0× rlla, 1024 responses < 25 ms on one core.
+Targets: toolrl ≤ 0.5× rlla, gg_grpo ≤ 1.0× rlla, 1024 responses < 25 ms on one core (docs/rewards.md, "Speed").
 """
 
 from __future__ import annotations

@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("TOOLZERO_FAST") == "1":
+    # The fast tier (make test-fast): prove the verl-free floors need none of the heavy stack. A test
+    # that imports verl, torch, ray or transformers without the `verl` marker fails here, loudly.
+    from toolzero_verl.testing.import_blocker import install
+
+    install()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOOLZERO_SHARED", REPO.parent / "shared"))
 CORPORA = SHARED / "corpora"

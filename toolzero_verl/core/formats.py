@@ -1,6 +1,6 @@
 """Output formats: what the policy writes, how we parse it, and how we render a reference answer.
 
-Three formats (SPEC §2), each an :class:`OutputFormat` in the :data:`FORMATS` registry:
+Three formats (docs/rewards.md, "Output formats"), each an :class:`OutputFormat` in the :data:`FORMATS` registry:
 
 - ``answer`` (Tool Zero): ``<think>…</think><answer>[f(a=1)]</answer>``, Python-syntax calls;
 - ``hermes`` (Qwen2.5 native): ``<tool_call>{"name", "arguments"}</tool_call>`` blocks;
@@ -27,15 +27,15 @@ from typing import Iterable, NamedTuple, Sequence
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import GroundTruth
 from toolzero_verl.core.options import ConfigError
-from toolzero_verl.core.tags import between, each_once
 from toolzero_verl.core.pycalls import MAX_DEPTH, CallSyntaxError, parse_python_calls, render_python_calls
+from toolzero_verl.core.tags import between, each_once
 
-MAX_RESPONSE_CHARS = 32 * 1024  # SPEC §2: longer responses score as parse failures, unparsed
+MAX_RESPONSE_CHARS = 32 * 1024  # longer responses score as parse failures, unparsed
 
 
 @dataclass(frozen=True)
 class ParseLimits:
-    """Bounds on the work spent on one response (SPEC §2)."""
+    """Bounds on the work spent on one response: model output is hostile input."""
 
     max_chars: int = MAX_RESPONSE_CHARS
     max_depth: int = MAX_DEPTH
@@ -292,7 +292,7 @@ def toolrl_reference_shape(gt: GroundTruth) -> str:
     """The ToolRL layout a reference asks for.
 
     A raw ToolRL reference decides by substring, exactly as ToolRL does; our JSON reference decides
-    from its calls and answer text (a no-call turn answers in ``<response>``, SPEC §2).
+    from its calls and answer text (a no-call turn answers in ``<response>``).
     """
     if gt.toolrl_text is not None:
         return toolrl_expected_shape("<tool_call>" in gt.toolrl_text, "<response>" in gt.toolrl_text)

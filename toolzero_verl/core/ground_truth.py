@@ -1,4 +1,4 @@
-"""Ground truth stored in ``reward_model.ground_truth`` (SPEC §3), and ToolRL's raw strings.
+"""Ground truth stored in ``reward_model.ground_truth`` (docs/rewards.md, "Ground truth"), and ToolRL's raw strings.
 
 Two inputs load into one :class:`GroundTruth`:
 
@@ -164,10 +164,10 @@ def _bfcl_shape(value: Any) -> Any:
 
 
 def derive_possible_answers(calls: Sequence[ToolCall], tools: Sequence[Mapping]) -> list[dict]:
-    """``[{name: {param: [allowed…]}}]`` from gold calls (SPEC §3).
+    """``[{name: {param: [allowed…]}}]`` from gold calls (docs/rewards.md, "Ground truth").
 
     Each gold argument allows its gold value, and also omission (``""``) when the parameter is
-    optional and the gold value is its schema default (SPEC §3's ``"unit": ["celsius", ""]``); an
+    optional and the gold value is its schema default (``"unit": ["celsius", ""]``); an
     optional parameter that the gold call omits but whose schema gives a default allows
     ``["", default]``.
     """

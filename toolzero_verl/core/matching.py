@@ -1,8 +1,9 @@
-"""AST-exact matching of predicted calls against a ground truth, with BFCL's semantics (SPEC §4.4).
+"""AST-exact matching of predicted calls against a ground truth, with BFCL's semantics (docs/rewards.md, "AST-exact matching").
 
 The strict reward and the evaluator use this so that training reward and benchmark metric mean the
 same thing. The rules follow BFCL's single-turn python ``ast_checker`` as described in
-``reference/bfcl_checker.md`` §1.3-§1.6 (re-implemented here, not copied):
+``bfcl_eval/eval_checker/ast_eval/ast_checker.py`` in BFCL (gorilla repository), re-implemented
+here, not copied:
 
 - names exact and case-sensitive; call counts equal; parallel calls matched in any order;
 - every schema-``required`` parameter present; no parameter outside the schema properties or outside
@@ -46,7 +47,7 @@ from typing import Any, Mapping, Sequence
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import GroundTruth, derive_possible_answers
 
-# --- BFCL error types (reference/bfcl_checker.md §1.6) ------------------------------------------
+# --- BFCL error types (the strings BFCL's ast_checker.py reports) ----------------------------------
 
 WRONG_FUNC_NAME = "simple_function_checker:wrong_func_name"
 MISSING_REQUIRED = "simple_function_checker:missing_required"
@@ -70,7 +71,7 @@ IRRELEVANCE = "irrelevance_error:decoder_success"  # a call made where the refer
 # Not BFCL: a value so hostile that comparing it failed (recursion limit, overflow); never raised.
 UNCHECKABLE = "ast_checker:uncheckable_value"
 
-# BFCL's python type mapping (§1.4 step 4), plus JSON-Schema spellings our converters emit (SPEC §3).
+# BFCL's python type mapping (ast_checker.py), plus JSON-Schema spellings our converters emit (docs/data.md).
 TYPE_MAP: dict[str, type] = {
     "string": str,
     "integer": int,

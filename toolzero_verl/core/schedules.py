@@ -1,7 +1,7 @@
 """Schedules σ(t) ∈ [0, 1] that move GG-GRPO from the generic reward (σ=0) to the strict one (σ=1).
 
 The paper's schedule is a sigmoid with κ = 0.1 and midpoint m = 25 over global training steps
-(Tool Zero, Zeng et al. 2025, §3). The others are the ablations (SPEC §4.1).
+(Tool Zero, Zeng et al. 2025, §3). The others are the ablations (docs/rewards.md, "GG-GRPO").
 
 >>> round(sigmoid(25, kappa=0.1, midpoint=25), 3), round(sigmoid(0, 0.1, 25), 4)
 (0.5, 0.0759)

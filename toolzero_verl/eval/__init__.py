@@ -1,4 +1,4 @@
-"""``toolzero-eval``: score checkpoints' generations with the training scorer (SPEC §8).
+"""``toolzero-eval``: score checkpoints' generations with the training scorer (docs/eval.md).
 
 - :mod:`~toolzero_verl.eval.generations`: the generations JSONL schema, reading and joining;
 - :mod:`~toolzero_verl.eval.score`: parquet rows + generations -> per-source / per-category metrics;

@@ -1,6 +1,6 @@
 """BFCL-format data -> our prompts and ground truths; per-category accuracy and the BFCL v3 summary.
 
-Data layout (reference/bfcl_checker.md §2): ``BFCL_v3_<category>.json`` question files (JSON Lines:
+Data layout (BFCL's bfcl_eval/data/, docs/eval.md §4): ``BFCL_v3_<category>.json`` question files (JSON Lines:
 ``{"id", "question": [[messages]], "function": [docs]}``) and ``possible_answer/BFCL_v3_<category>.json``
 answer keys (``{"id", "ground_truth": [{name: {param: [allowed...]}}]}``). v4 files (``BFCL_v4_``,
 ``simple_python``) load the same way. Only the single-turn python categories are scored: java and
@@ -179,7 +179,7 @@ def answer_key_calls(answer: Sequence[Mapping[str, Mapping[str, list]]], functio
 
 
 def ground_truth(entry: BfclEntry) -> dict[str, Any]:
-    """Our SPEC §3 ground-truth JSON for one entry (``possible_answers`` = the answer key, unchanged)."""
+    """Our ground-truth JSON (docs/rewards.md, "Ground truth") for one entry (``possible_answers`` = the answer key, unchanged)."""
     if entry.answer is None:
         return {"calls": [], "tools": list(entry.functions), "possible_answers": [], "answer": None}
     answer = list(entry.answer)
@@ -310,7 +310,7 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def v3_summary(results: Mapping[str, CategoryResult]) -> dict[str, Any]:
-    """BFCL v3 summary scores (reference §5.1), from per-category results.
+    """BFCL v3 summary scores (docs/eval.md §4), from per-category results.
 
     Unweighted means count a category that was not run as 0, as BFCL does; count-weighted means pool
     the categories present. ``python_only`` replaces Simple AST by the python simple category alone
@@ -390,7 +390,7 @@ def format_bfcl(report: Report, results: Mapping[str, CategoryResult], data: Bfc
     o, p = s["official"], s["python_only"]
     lines += [
         "",
-        "BFCL v3 summary (reference §5.1; unweighted means count missing categories as 0):",
+        "BFCL v3 summary (docs/eval.md §4; unweighted means count missing categories as 0):",
         f"  Non-Live AST  (official: Simple AST = mean(simple, java, javascript))  {_fmt(o['non_live_ast'])}",
         f"  Non-Live AST  (python only: Simple AST = simple)                        {_fmt(p['non_live_ast'])}",
         f"  Non-Live Overall (official, with irrelevance)                            {_fmt(o['non_live_overall'])}",

@@ -1,6 +1,6 @@
 """Error taxonomy: BFCL error-type strings (from :mod:`toolzero_verl.core.matching`) -> report columns.
 
-The matcher returns BFCL's own error strings (reference/bfcl_checker.md §1.6). Reports group them
+The matcher returns BFCL's own error strings (BFCL's bfcl_eval/eval_checker/ast_eval/ast_checker.py). Reports group them
 into a few kinds a reader can act on. A parallel response that fails as a whole
 (``cannot_find_match``) is explained by the first gold call left unmatched: the error of the
 closest same-name predicted call, so a wrong value in call 3 of 4 counts as a value error.

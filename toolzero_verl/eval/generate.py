@@ -46,7 +46,7 @@ class SamplingSettings:
     temperature: float = 0.0
     top_p: float = 1.0
     top_k: int = -1
-    max_tokens: int = 2048  # SPEC §7: the recipes' response length
+    max_tokens: int = 2048  # the recipes' response length (docs/recipes.md)
     n: int = 1  # samples per prompt; >1 makes every metric a mean over samples
     seed: int = 0
 
@@ -62,7 +62,11 @@ class EngineSettings:
 
 
 def vllm_available() -> bool:
-    return importlib.util.find_spec("vllm") is not None
+    """vLLM can be imported here (a broken or blocked install counts as absent)."""
+    try:
+        return importlib.util.find_spec("vllm") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def output_key(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,14 +33,14 @@ from toolzero_verl.core.atomic import write_text_atomic
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
 from toolzero_verl.core.matching import CANNOT_FIND_MATCH, ast_match
-from toolzero_verl.rewards import get_reward
-from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
 from toolzero_verl.eval import errors
 from toolzero_verl.eval.generations import MAX_REPORTED_LINES, Generations, join
+from toolzero_verl.rewards import get_reward
+from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
 
 CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance")
 RELEVANCE_SOURCES = frozenset({"live_relevance"})  # BFCL categories scored "some call made"
-FALLBACK_FORMAT = "answer"  # rows that do not say which format they were prompted with (SPEC §2 default)
+FALLBACK_FORMAT = "answer"  # rows that do not say which format they were prompted with (the default output format)
 
 
 @dataclass(frozen=True)

@@ -258,7 +258,7 @@ def _check_data_file(name: str, key: str, want_format: str, cfg) -> tuple[int, l
     missing = [c for c in ("data_source", prompt_key, "reward_model") if c not in first]
     if missing:
         return rows, [Problem(
-            "data", f"{key}: {path} lacks column(s) {missing}; it was not written by toolzero-prep (SPEC §6)"
+            "data", f"{key}: {path} lacks column(s) {missing}; it was not written by toolzero-prep (docs/data.md)"
         )]
     gt = (first.get("reward_model") or {}).get("ground_truth")
     try:

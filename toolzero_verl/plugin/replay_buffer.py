@@ -1,10 +1,11 @@
 """Training-time reward metrics (and optional constant-group dropping) for verl 0.9's v1 trainer.
 
 verl 0.9 logs the extra keys a reward returns only during validation; training steps log the
-total score and nothing else (reference §2.5). The one supported hook that runs every training
-step with access to finished trajectories is ``trainer.v1.sampler.custom_sampler``: a subclass
-of verl's ``ReplayBuffer`` whose ``sample()`` returns ``(batch, metrics)``, and verl merges
-those metrics into the step's logged metrics (reference §4.2). This module provides:
+total score and nothing else (``_compute_metrics`` in verl's trainer/ppo/v1/trainer_base.py). The one
+supported hook that runs every training step with access to finished trajectories is
+``trainer.v1.sampler.custom_sampler``: a subclass of verl's ``ReplayBuffer`` whose ``sample()``
+returns ``(batch, metrics)``, and verl merges those metrics into the step's logged metrics
+(``_step_once`` in the same file). This module provides:
 
 - :class:`ToolZeroReplayBuffer` (``trainer.v1.trainer_mode=sync``, the default) and
   :class:`ToolZeroReplayBufferAsync` (``colocate_async`` / ``separate_async``). After verl's own
@@ -20,7 +21,7 @@ those metrics into the step's logged metrics (reference §4.2). This module prov
   (``drop_equal_reward_groups: true``). This reuses verl's own group filter in ``ReplayBuffer``
   (evict + refill from the dataloader), which verl only enables for its built-in buffer.
 
-Enable (``sampler_kwargs`` keys are documented in :data:`OPTIONS` and ``docs/verl.md``)::
+Enable (``sampler_kwargs`` keys are :class:`ReplayBufferOptions`, documented in ``docs/verl.md``)::
 
     trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.plugin.replay_buffer
     trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBuffer
@@ -33,93 +34,47 @@ Metrics need the reward at sampling time, i.e. verl's streaming reward path (no 
 ``reward.reward_model.enable_resource_pool=True``); with a colocated reward model the trajectories
 carry no ``reward_extra_info`` yet and only verl's own metrics are logged.
 
-The pure part is :func:`reward_metrics`:
-
->>> infos = [{"score": 1.0, "parse_ok": 1.0}, {"score": 1.0, "parse_ok": 0.0},   # group a: equal
-...          {"score": 2.0, "parse_ok": 1.0}, {"score": 0.0, "parse_ok": 1.0}]   # group b: varies
->>> m = reward_metrics(infos, ["a", "a", "b", "b"])
->>> m["toolzero/score/mean"], m["toolzero/parse_failure_rate"], m["toolzero/equal_reward_groups/fraction"]
-(1.0, 0.25, 0.5)
+The averaging itself is verl-free: :func:`toolzero_verl.rewards.metrics.reward_metrics`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections import defaultdict
-from typing import Any, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer, ReplayBufferAsync
 
+from toolzero_verl.core.options import Options, option
+from toolzero_verl.rewards.metrics import METRIC_PREFIX, reward_metrics
+
 logger = logging.getLogger(__name__)
 
-METRIC_PREFIX = "toolzero"
-PARSE_OK_KEY = "parse_ok"
 CANONICAL_REWARD = "reward"  # verl's name for the token-summed rm_scores in its group filter
 POLL_INTERVAL_S = 2.0  # verl's ReplayBuffer default
 
-# sampler_kwargs accepted by both buffers, with defaults. Unknown keys raise (typos fail loudly).
-OPTIONS: dict[str, Any] = {
-    "metric_prefix": METRIC_PREFIX,  # metric names: <prefix>/<key>/mean
-    "metric_keys": None,  # list of reward_extra_info keys to average; None = every numeric key
-    "group_key": "score",  # reward_extra_info key compared within a GRPO group for the equal-groups fraction
-    "drop_equal_reward_groups": False,  # evict groups whose drop_metric is equal across the group, refill
-    "drop_metric": CANONICAL_REWARD,  # "reward" (rm_scores) or any reward_extra_info key, e.g. "score"
-    "train_batch_size": None,  # sync + dropping: prompts per step ('${data.train_batch_size}')
-    "max_inflight_gen_batches": 1,  # sync + dropping: bound on speculative refill batches
-    "gen_batch_size": 1,  # sync + dropping: must equal data.gen_batch_size (set that to 1)
-    "poll_interval": POLL_INTERVAL_S,
-}
+
+@dataclass(frozen=True)
+class ReplayBufferOptions(Options):
+    """``trainer.v1.sampler.sampler_kwargs`` accepted by both buffers (docs/verl.md); unknown keys raise."""
+
+    metric_prefix: str = option(METRIC_PREFIX, help="metric names: <prefix>/<key>/mean")
+    metric_keys: tuple[str, ...] | None = option(
+        None, help="reward_extra_info keys to average; None = every numeric key"
+    )
+    group_key: str = option("score", help="key compared within a GRPO group for the equal-reward-groups fraction")
+    drop_equal_reward_groups: bool = option(False, help="evict groups whose drop_metric is equal, refill")
+    drop_metric: str = option(CANONICAL_REWARD, help="'reward' (verl's rm_scores) or a reward_extra_info key")
+    train_batch_size: int | None = option(None, min=1, help="sync + dropping: prompts per step")
+    max_inflight_gen_batches: int = option(1, min=1, help="sync + dropping: bound on speculative refill batches")
+    gen_batch_size: int = option(1, min=1, help="sync + dropping: must equal data.gen_batch_size (set it to 1)")
+    poll_interval: float = option(POLL_INTERVAL_S, above=0.0, help="seconds between polls for finished groups")
 
 
-def reward_metrics(
-    infos: Sequence[Mapping[str, Any]],
-    group_ids: Sequence[str],
-    keys: Iterable[str] | None = None,
-    prefix: str = METRIC_PREFIX,
-    group_key: str = "score",
-) -> dict[str, float]:
-    """Per-step means of reward components over trajectories (one ``reward_extra_info`` each).
-
-    ``group_ids`` gives each trajectory's GRPO group (verl's prompt uid). Non-numeric and
-    non-finite values are ignored, so a key is averaged over the trajectories that have it.
-    """
-    wanted = None if keys is None else set(keys)
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    groups: dict[str, list[float]] = defaultdict(list)
-    for info, gid in zip(infos, group_ids, strict=True):
-        for key, value in info.items():
-            number = _finite(value)
-            if number is None or (wanted is not None and key not in wanted):
-                continue
-            sums[key] += number
-            counts[key] += 1
-        score = _finite(info.get(group_key))
-        if score is not None:
-            groups[gid].append(score)
-    metrics = {f"{prefix}/{key}/mean": sums[key] / counts[key] for key in sorted(sums)}
-    if counts.get(PARSE_OK_KEY):
-        metrics[f"{prefix}/parse_failure_rate"] = 1.0 - sums[PARSE_OK_KEY] / counts[PARSE_OK_KEY]
-    multi = [values for values in groups.values() if len(values) > 1]
-    if multi:
-        metrics[f"{prefix}/equal_reward_groups/fraction"] = sum(max(v) == min(v) for v in multi) / len(multi)
-    return metrics
-
-
-def parse_options(sampler_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``OPTIONS`` overridden by ``trainer.v1.sampler.sampler_kwargs``; unknown keys raise ``ValueError``."""
-    given = _plain(sampler_kwargs)
-    unknown = sorted(set(given) - set(OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"unknown trainer.v1.sampler.sampler_kwargs {unknown} for toolzero's sampler; valid: {sorted(OPTIONS)}"
-        )
-    options = {**OPTIONS, **given}
-    if options["metric_keys"] is not None:
-        options["metric_keys"] = list(options["metric_keys"])
-    return options
+def parse_options(sampler_kwargs: Mapping[str, Any] | None) -> ReplayBufferOptions:
+    """The buffer's options from ``trainer.v1.sampler.sampler_kwargs``; bad or unknown keys raise ``ValueError``."""
+    return ReplayBufferOptions.from_mapping(_plain(sampler_kwargs), where="trainer.v1.sampler.sampler_kwargs")
 
 
 class _RewardMetricsMixin:
@@ -137,23 +92,23 @@ class _RewardMetricsMixin:
     ):
         self.toolzero_options = options = parse_options(sampler_kwargs)
         self._warned_metrics = False
-        if options["drop_equal_reward_groups"]:
+        if options.drop_equal_reward_groups:
             if refill_fn is None:
                 raise ValueError("drop_equal_reward_groups needs verl's refill_fn (passed by the v1 trainer)")
-            kwargs["filter_groups_metric"] = str(options["drop_metric"])
+            kwargs["filter_groups_metric"] = options.drop_metric
             if trainer_mode == "sync":
-                if not options["train_batch_size"]:
+                if not options.train_batch_size:
                     raise ValueError(
                         "drop_equal_reward_groups in sync mode needs "
                         "+trainer.v1.sampler.sampler_kwargs.train_batch_size='${data.train_batch_size}' "
                         "(and data.gen_batch_size=1)"
                     )
                 kwargs.update(
-                    train_batch_size=int(options["train_batch_size"]),
-                    gen_batch_size=int(options["gen_batch_size"]),
-                    max_inflight_gen_batches=int(options["max_inflight_gen_batches"]),
+                    train_batch_size=options.train_batch_size,
+                    gen_batch_size=options.gen_batch_size,
+                    max_inflight_gen_batches=options.max_inflight_gen_batches,
                 )
-        kwargs.setdefault("poll_interval", float(options["poll_interval"]))
+        kwargs.setdefault("poll_interval", options.poll_interval)
         super().__init__(
             trainer_mode=trainer_mode,
             trainer_config=trainer_config,
@@ -197,7 +152,7 @@ class _RewardMetricsMixin:
                 infos.append(info)
                 group_ids.append(key.split("_")[0])
         options = self.toolzero_options
-        return reward_metrics(infos, group_ids, options["metric_keys"], options["metric_prefix"], options["group_key"])
+        return reward_metrics(infos, group_ids, options.metric_keys, options.metric_prefix, options.group_key)
 
 
 class ToolZeroReplayBuffer(_RewardMetricsMixin, ReplayBuffer):
@@ -214,18 +169,6 @@ class ToolZeroReplayBuffer(_RewardMetricsMixin, ReplayBuffer):
 
 class ToolZeroReplayBufferAsync(_RewardMetricsMixin, ReplayBufferAsync):
     """verl's ``ReplayBufferAsync`` plus reward-component metrics (``colocate_async``/``separate_async``)."""
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)) or hasattr(value, "__float__") and not isinstance(value, str):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def _plain(node: Any) -> dict:

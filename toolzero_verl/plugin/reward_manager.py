@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping
 
 from omegaconf import OmegaConf
 from verl import DataProto
@@ -44,9 +44,9 @@ from toolzero_verl.core.clock import (
     VERSION_KEYS,
     StepInfo,
     progress_at,
-    select,
     resolve_step,
     resolve_total_steps,
+    select,
 )
 from toolzero_verl.core.options import ConfigError
 from toolzero_verl.rewards.scoring import compute_score as toolzero_compute_score
@@ -102,7 +102,7 @@ class ToolZeroRewardManager(RewardManagerBase):
         if not isinstance(reward_model, Mapping) or reward_model.get("ground_truth") is None:
             raise ValueError(
                 f"toolzero reward manager: {row} has no reward_model.ground_truth; every parquet row needs "
-                "reward_model={'style': 'rule', 'ground_truth': <SPEC §3 JSON>} (toolzero-prep writes it)"
+                "reward_model={'style': 'rule', 'ground_truth': <ground-truth JSON, docs/rewards.md>} (toolzero-prep writes it)"
             )
         info = resolve_step(nt)
         if info.source == "weight_version" and not self._logged_weight_version:

@@ -19,9 +19,9 @@ from typing import Sequence
 
 from toolzero_verl.core.calls import ToolCall, call_key, strict_equal
 from toolzero_verl.core.formats import MalformedArguments
-from toolzero_verl.core.tags import between
 from toolzero_verl.core.ground_truth import GroundTruth
 from toolzero_verl.core.options import option
+from toolzero_verl.core.tags import between
 from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
 KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls")

@@ -1,6 +1,6 @@
 """ToolRL's reward (Qian et al. 2025, "ToolRL: Reward is All Tool Learning Needs", arXiv 2504.13958).
 
-``score = R_format + R_correct`` (SPEC §4.2), the reward verl ships in-tree as
+``score = R_format + R_correct`` (docs/rewards.md, "ToolRL"), the reward verl ships in-tree as
 ``verl.utils.reward_score.rlla``; with the defaults this module returns the same numbers to 1e-9.
 
 - ``R_format ∈ {0, 1}``: the response (stripped) must match the ToolRL layout chosen from what the
@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from toolzero_verl.core.calls import ToolCall
-from toolzero_verl.core.formats import MalformedArguments
 from toolzero_verl.core.clock import require_step
+from toolzero_verl.core.formats import MalformedArguments
 from toolzero_verl.core.options import ConfigError, option
 from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl.core.calls import ToolCall
-from toolzero_verl.core.formats import FORMATS, TOOLRL_SHAPES, ParseLimits, get_format, toolrl_expected_shape, toolrl_shapes
+from toolzero_verl.core.formats import (
+    FORMATS,
+    TOOLRL_SHAPES,
+    ParseLimits,
+    get_format,
+    toolrl_expected_shape,
+    toolrl_shapes,
+)
 
 CALLS = (ToolCall("get_weather", {"city": "Paris", "days": 3}), ToolCall("math.sqrt", {"x": 2.0}))
 

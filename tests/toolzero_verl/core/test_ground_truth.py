@@ -23,7 +23,7 @@ def test_spec_example_loads_and_derives_possible_answers():
 
 
 def test_gold_value_equal_to_an_optional_default_may_also_be_omitted():
-    # SPEC §3's example: unit given as its default -> ["celsius", ""]
+    # the documented example: unit given as its default -> ["celsius", ""]
     gt = load_ground_truth({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}], "tools": TOOLS})
     assert gt.possible_answers == ({"get_weather": {"city": ["Paris"], "unit": ["celsius", ""]}},)
     other = load_ground_truth({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "unit": "kelvin"}}], "tools": TOOLS})

@@ -1,4 +1,4 @@
-"""Unit tests of the BFCL-semantics AST matcher, one rule at a time (reference/bfcl_checker.md §1.3-§1.6)."""
+"""Unit tests of the BFCL-semantics AST matcher, one rule at a time (docs/rewards.md, "AST-exact matching")."""
 
 from __future__ import annotations
 

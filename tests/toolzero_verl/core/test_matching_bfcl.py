@@ -1,6 +1,6 @@
-"""The matcher on BFCL v3's own data (../shared/bfcl/v3): every gold answer, rendered in every output
+"""The matcher on BFCL v3's own data (the shared BFCL folder, tests/conftest.py): every gold answer, rendered in every output
 format and parsed back, must pass; perturbations must fail with the error BFCL gives
-(reference/bfcl_checker.md §1.3-§1.6, §1.8); irrelevance entries pass only without a call.
+(docs/eval.md §6); irrelevance entries pass only without a call.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from toolzero_verl.core.matching import TYPE_MAP, AstResult, ast_match, check_ca
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple")
 ENTRY_COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200, "irrelevance": 240}
 
-# Entries whose gold answer, replayed as reference/bfcl_checker.md §1.8 does, cannot pass (BFCL fails it too).
+# Entries whose gold answer, replayed from the answer key (docs/eval.md §6), cannot pass (BFCL fails it too).
 UNPASSABLE = {
     "parallel_multiple_26": (
         "answer key allows an optional `type` ('credit' first) that bank.calculate_balance's schema lacks; "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl.core.calls import ToolCall, strict_equal
 from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls, render_python_calls

@@ -1,5 +1,5 @@
-"""The evaluator on BFCL v3's own data (../shared/bfcl/v3) and on a small synthetic BFCL folder with
-the live categories: answer-key generations, prose, the perturbations of reference/bfcl_checker.md
+"""The evaluator on BFCL v3's own data (the shared BFCL folder, tests/conftest.py) and on a small synthetic BFCL folder with
+the live categories: answer-key generations, prose, the perturbations BFCL's ast_checker.py distinguishes
 §1.3-§1.5, the v3 summary formulas (§5.1) and the rendered prompts.
 """
 
@@ -12,14 +12,14 @@ from typing import Callable
 import pytest
 
 from toolzero_verl.core.calls import ToolCall
+from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
 from toolzero_verl.eval import bfcl
 from toolzero_verl.eval.generations import Generation, Generations
 from toolzero_verl.eval.score import ScoreOptions, score_rows
-from toolzero_verl.core.formats import FORMATS, get_format
-from toolzero_verl.core.ground_truth import load_ground_truth
 
 COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200, "irrelevance": 240}
-# Answer-key replays that fail, with the reason (reference §1.8 found the same one on v4).
+# Answer-key replays that fail, with the reason (docs/eval.md §6).
 EXPECTED_REPLAY_FAILURES = {
     "parallel_multiple_26": (
         "parallel_function_checker_no_order:cannot_find_match",
@@ -111,7 +111,7 @@ def test_prose_is_right_on_irrelevance_only(rows, fmt_name):
     assert report.overall.kinds == {"no_call": sum(COUNTS.values()) - COUNTS["irrelevance"]}
 
 
-# --- perturbations (reference §1.3-§1.5) ------------------------------------------------------------
+# --- perturbations (BFCL's checks, one each) ------------------------------------------------------------
 
 
 def _perturb(rows, change: Callable[[dict, list[ToolCall]], list[ToolCall] | None], fmt="answer"):
@@ -243,7 +243,7 @@ def test_missing_generations_count_as_failures_unless_partial(rows):
     assert partial["multiple"].total == 100 and partial["multiple"].accuracy == 1.0
 
 
-# --- summary formulas (reference §5.1) ---------------------------------------------------------------
+# --- summary formulas (docs/eval.md §4) ----------------------------------------------------------------
 
 
 def _result(cat, correct, total):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from toolzero_verl.eval.bfcl import build_rows, load_bfcl
-from toolzero_verl.eval.cli import EXIT_BAD_INPUT, main
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import load_ground_truth
+from toolzero_verl.eval.bfcl import build_rows, load_bfcl
+from toolzero_verl.eval.cli import EXIT_BAD_INPUT, main
 
 SCRIPT = Path(sys.executable).with_name("toolzero-eval")  # the console script installed with the package
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from toolzero_verl.core import matching
 from toolzero_verl.core.calls import ToolCall
-from toolzero_verl.eval import errors
 from toolzero_verl.core.ground_truth import load_ground_truth
+from toolzero_verl.eval import errors
 
 
 def test_every_matcher_error_has_a_specific_kind():

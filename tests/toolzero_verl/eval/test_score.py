@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
 from toolzero_verl.eval.generations import Generation, Generations, parse_lines
 from toolzero_verl.eval.score import (
     CATEGORIES,
@@ -22,8 +24,6 @@ from toolzero_verl.eval.score import (
     structural_category,
     write_json,
 )
-from toolzero_verl.core.formats import FORMATS, get_format
-from toolzero_verl.core.ground_truth import load_ground_truth
 
 
 def prep(shared_dir: Path, out: Path, fmt: str, *extra: str) -> list[dict]:

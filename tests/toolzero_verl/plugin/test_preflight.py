@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from toolzero_verl.plugin import preflight
-from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
 from toolzero_verl.plugin.preflight import Problem
+from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
 
 REPO = Path(__file__).resolve().parents[3]
 RECIPE = REPO / "recipes" / "qwen7b_ggrpo.sh"

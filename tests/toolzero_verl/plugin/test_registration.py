@@ -168,7 +168,7 @@ def test_failures_are_logged_at_warning_not_raised(registry, caplog, monkeypatch
 
 
 def test_core_library_imports_without_verl():
-    """The reward library must not import verl, torch or ray (SPEC §1); only the plugin modules do."""
+    """The reward library must not import verl, torch or ray; only the plugin modules do (docs/architecture.md)."""
     code = (
         "import sys, toolzero_verl, toolzero_verl.rewards.scoring, toolzero_verl.plugin\n"
         "from toolzero_verl import compute_score\n"

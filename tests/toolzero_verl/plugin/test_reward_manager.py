@@ -24,7 +24,7 @@ TIMEOUT_S = 60  # a malformed batch must fail or score well within this, never h
 
 
 def score_with_worker(cfg, batch) -> list[dict]:
-    """``RewardLoopWorker(cfg).compute_score_batch(batch)``, built inside the running loop (reference §2.1)."""
+    """``RewardLoopWorker(cfg).compute_score_batch(batch)``, built inside the running loop (docs/verl.md)."""
     from verl.experimental.reward_loop import RewardLoopWorker
 
     async def run():
@@ -35,15 +35,15 @@ def score_with_worker(cfg, batch) -> list[dict]:
 
 
 def assert_gg_grpo_consistent(info: dict) -> None:
-    """GG-GRPO's definition: score = format + σ·strict + (1 − σ)·general (SPEC §4.1)."""
+    """GG-GRPO's definition: score = format + σ·strict + (1 − σ)·general (docs/rewards.md)."""
     expected = info["format"] + info["sigma"] * info["strict"] + (1 - info["sigma"]) * info["general"]
     assert info["score"] == pytest.approx(expected)
 
 
 def test_recipe_config_resolves_to_our_manager(recipe_config_factory):
-    import toolzero_verl.plugin  # noqa: F401  (normally loaded by `import verl`)
     from verl.trainer.ppo.reward import resolve_reward_manager_cls
 
+    import toolzero_verl.plugin  # noqa: F401  (normally loaded by `import verl`)
     from toolzero_verl.plugin.reward_manager import ToolZeroRewardManager
 
     cfg = recipe_config_factory()

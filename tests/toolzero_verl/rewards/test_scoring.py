@@ -6,7 +6,8 @@ import json
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl import compute_score
 from toolzero_verl.core.formats import FORMATS

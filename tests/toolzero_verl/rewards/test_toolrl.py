@@ -8,6 +8,7 @@ containing "qwen"); ours gets the bare decoded response, as verl hands it to ``c
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -21,15 +22,18 @@ from hypothesis import strategies as st
 
 from toolzero_verl import compute_score
 from toolzero_verl.core.formats import get_format
-from toolzero_verl.rewards.toolrl import ToolRLOptions, bounds_at, multiset_jaccard, think_length
 from toolzero_verl.rewards.scoring import ConfigError
+from toolzero_verl.rewards.toolrl import ToolRLOptions, bounds_at, multiset_jaccard, think_length
 
 TOL = 1e-9
+# Parity with verl's in-tree rlla.py needs verl installed (its file is loaded, verl is not imported).
+needs_rlla = pytest.mark.verl
 RLLA_EXTRA = {"experiment_name": "qwen2.5-3b"}
 THINK = "<think> I should use the appropriate tool with proper parameters to respond to the user's need. </think>"
 
 
-def _load_rlla():
+@functools.cache
+def rlla():
     # verl's real rlla.py, loaded from the installed verl without running verl/__init__ (which
     # imports torch and takes seconds); the module itself only needs the standard library.
     verl_dir = importlib.util.find_spec("verl").submodule_search_locations[0]
@@ -39,12 +43,9 @@ def _load_rlla():
     return module
 
 
-RLLA = _load_rlla()
-
-
 def rlla_score(response: str, gt: str) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):  # rlla prints one call in 64 at random
-        return RLLA.compute_score("rlla", "<|im_start|>assistant\n" + response + "<|im_end|>", gt, RLLA_EXTRA)
+        return rlla().compute_score("rlla", "<|im_start|>assistant\n" + response + "<|im_end|>", gt, RLLA_EXTRA)
 
 
 def ours(response: str, gt, extra_info=None, **options) -> dict:
@@ -268,6 +269,7 @@ def all_cases() -> list[tuple[str, str, str]]:
 CASES = all_cases()
 
 
+@needs_rlla
 def test_real_rows_score_like_rlla_and_each_kind_is_exercised():
     outcomes = set()
     for kind, response, gt in CASES:
@@ -283,6 +285,7 @@ def test_real_rows_score_like_rlla_and_each_kind_is_exercised():
     assert len(corrs) >= 100, len(corrs)
 
 
+@needs_rlla
 def test_parquet_rows_score_like_rlla():
     df = pd.read_parquet(CORPORA / "toolrl" / "rlla_4k_test.parquet")
     n = 0
@@ -339,6 +342,7 @@ def mutated_calls(draw, gt: str | None = None):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
+@needs_rlla
 def test_hypothesis_mutated_calls_score_like_rlla(data):
     gt, calls = data.draw(mutated_calls())
     assert_parity(render(calls, reply=split_gt(gt)[2]), gt)
@@ -346,6 +350,7 @@ def test_hypothesis_mutated_calls_score_like_rlla(data):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(gt=st.sampled_from(GTS), edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4))
+@needs_rlla
 def test_hypothesis_text_edits_score_like_rlla(gt, edits):
     text = gt
     for where, length, token in edits:
@@ -359,6 +364,7 @@ def test_hypothesis_text_edits_score_like_rlla(gt, edits):
 MULTI_SAME_NAME = [g for g in CALL_GTS if len(split_gt(g)[1]) > len({c["name"] for c in split_gt(g)[1]})]
 
 
+@needs_rlla
 def test_greedy_depends_on_call_order_and_optimal_does_not():
     gt = render([{"name": "f", "parameters": {"a": 1}}, {"name": "f", "parameters": {"a": 1, "b": 2}}])
     preds = [{"name": "f", "parameters": {"a": 1, "b": 2}}, {"name": "f", "parameters": {"a": 1, "c": 3}}]
@@ -403,6 +409,7 @@ NO_CALL = "<think>t</think>\n<response>no</response>"
 PARTIAL_S = 5 / 6
 
 
+@needs_rlla
 def test_defaults_on_the_ablation_fixtures():
     assert ours(PARTIAL, GT2)["correctness"] == pytest.approx(6 * PARTIAL_S - 3)
     assert ours(REORDERED, GT2)["correctness"] == 3.0  # names match as a multiset, every call fully
@@ -510,6 +517,7 @@ def test_json_ground_truth_chooses_the_toolrl_layout_from_calls_and_answer():
     assert (ours(text, both)["format"], ours(text, both)["correctness"]) == (1.0, 3.0)
 
 
+@needs_rlla
 def test_hostile_responses_are_scored_quickly():
     import time
 
