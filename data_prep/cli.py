@@ -11,7 +11,7 @@ import sys
 
 from toolzero_verl.core.formats import FORMATS
 
-from .devices import DEVICE_SPLITS, DeviceConfig
+from .augmentations.apply import DEVICE_SPLITS, DeviceConfig
 from .mix import PRESETS
 from .pipeline import REQUIRED_POLICIES, PrepConfig, run
 from .reader import CorpusFormatError

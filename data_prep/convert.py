@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from . import hammer, toolace, toolrl, xlam
+from .corpora import hammer, toolace, toolrl, xlam
 from .sample import Rejected
 from .validate import Checked, validate
 

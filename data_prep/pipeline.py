@@ -1,5 +1,5 @@
 """The end-to-end conversion: read -> convert -> validate -> dedup -> length filter -> mix ->
-split -> data devices (:mod:`data_prep.devices`) -> order -> rows -> atomic write + report.
+split -> data devices (:mod:`data_prep.augmentations.apply`) -> order -> rows -> atomic write + report.
 
 >>> from pathlib import Path
 >>> ex = Path(__file__).resolve().parents[1] / "examples" / "data"
@@ -21,7 +21,7 @@ from toolzero_verl.core.formats import FORMATS
 
 from .convert import Settings, convert_stream
 from .dedup import Deduplicator
-from .devices import DeviceConfig, apply_devices
+from .augmentations.apply import DeviceConfig, apply_devices
 from .mix import SOURCES, parse_mix, select, target_count
 from .output import TableBuilder, write_outputs
 from .reader import iter_json_array

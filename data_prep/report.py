@@ -1,6 +1,6 @@
 """Per-source accounting: every candidate sample is written, rejected (by reason), deduplicated
 or not selected, and the report checks ``read + derived = written + rejected + deduplicated +
-not_selected``, where ``derived`` counts the samples the data devices (:mod:`data_prep.devices`)
+not_selected``, where ``derived`` counts the samples the data devices (:mod:`data_prep.augmentations.apply`)
 added to the output, per device; in-place masking is counted as ``masked`` and changes no total.
 
 ``read`` counts candidate samples: one per xLAM / Hammer / ToolRL record, one per assistant turn of

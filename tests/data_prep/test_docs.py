@@ -10,12 +10,12 @@ import pytest
 
 import data_prep
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(data_prep.__path__) if m.name != "__main__")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(data_prep.__path__, "data_prep.") if not m.name.endswith("__main__"))
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name):
-    module = importlib.import_module(f"data_prep.{name}")
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 

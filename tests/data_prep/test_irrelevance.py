@@ -1,4 +1,4 @@
-"""Irrelevance relabelling (data_prep.irrelevance): gold tools removed, a no-call target with the
+"""Irrelevance relabelling (data_prep.augmentations.irrelevance): gold tools removed, a no-call target with the
 Hammer convention, never when a remaining tool could answer by name or no tool would remain."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import re
 
 import pandas as pd
 
-from data_prep import irrelevance as I
-from data_prep.devices import DeviceConfig
+from data_prep.augmentations import irrelevance as I
+from data_prep.augmentations.apply import DeviceConfig
 from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from data_prep.xlam import NO_CALL_ANSWER
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import load_ground_truth
 

@@ -4,7 +4,7 @@ This is how Hammer built ``xlam-irrelevance-7.5k`` from xLAM ("removed the groun
 from the provided tool list, and relabel them as irrelevant", reference/corpora_formats.md §3.1),
 available here for any corpus at a chosen rate. The derived sample keeps the conversation, offers
 the tools minus every function the gold calls use, has no gold call, and its reference answer is
-``[]`` - the same no-call convention as Hammer's own rows (:data:`data_prep.xlam.NO_CALL_ANSWER`).
+``[]`` - the same no-call convention as Hammer's own rows (:data:`data_prep.corpora.xlam.NO_CALL_ANSWER`).
 
 It is never produced when the request could still be answered *by name* (:func:`answers_by_name`):
 a remaining tool whose normalised name (lower-cased, only letters and digits kept) equals a gold
@@ -30,8 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .sample import Sample
-from .xlam import NO_CALL_ANSWER
+from ..sample import Sample
+from ..corpora.xlam import NO_CALL_ANSWER
 
 MIN_CONTAINED = 5  # shortest normalised name that counts when contained in another name
 DEVICE = "irrelevance"

@@ -45,7 +45,7 @@ from typing import Any, Mapping
 
 from toolzero_verl.core.calls import ToolCall
 
-from .sample import Message, Sample
+from ..sample import Message, Sample
 
 # Hammer's masking alphabet and name lengths (MadeAgents/Hammer train/data_processing.py, as
 # described in reference/corpora_formats.md §3.3).

@@ -11,7 +11,7 @@ Tool results in derived dialogues are synthetic and say only what the history im
     tool of the same name with the same schema, and no same-named tools with different schemas)
     become one dialogue: user A, the gold calls of A, their results, user B; the target is B's
     calls with the union of both tool lists.
-(b) :func:`reintroduce` - the gold tools are removed (as in :mod:`data_prep.irrelevance`, with the
+(b) :func:`reintroduce` - the gold tools are removed (as in :mod:`data_prep.augmentations.irrelevance`, with the
     same "answers by name" guard): turn 1 is the no-call answer ``[]``; then the user says the
     function is available again, and turn 2 (all tools offered) must make the original calls.
 (c) :func:`clarify` - a required parameter's value is cut out of the user turn (only when the
@@ -49,8 +49,8 @@ from typing import Any, Sequence
 from toolzero_verl.core.calls import ToolCall, call_key
 
 from .irrelevance import relabel
-from .sample import Message, Sample
-from .xlam import NO_CALL_ANSWER
+from ..sample import Message, Sample
+from ..corpora.xlam import NO_CALL_ANSWER
 
 SYNTHETIC_RESULT = {"status": "success"}  # what a derived dialogue's tool turn reports for a call
 MISSING_REQUIRED_ERROR = "missing required parameter"

@@ -27,9 +27,9 @@ from typing import Any
 
 from toolzero_verl.core.calls import ToolCall
 
-from . import reasons as R
-from .sample import Message, Rejected, Sample
-from .types import flat_tool
+from .. import reasons as R
+from ..sample import Message, Rejected, Sample
+from ..types import flat_tool
 
 SOURCE = "toolrl"
 TOOLS_HEADER = "**Available Tools**"

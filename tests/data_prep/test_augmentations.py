@@ -1,4 +1,4 @@
-"""All data devices together in the pipeline (data_prep.devices) on the real corpus samples: counts
+"""All data devices together in the pipeline (data_prep.augmentations.apply) on the real corpus samples: counts
 in report.json match the rows read back from the parquet, every row is valid and keeps the golden
 property, runs are deterministic for a seed, and the CLI exposes every option."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_prep.devices import DEVICES, MASKS, DeviceConfig
+from data_prep.augmentations.apply import DEVICES, MASKS, DeviceConfig
 from data_prep.pipeline import PrepConfig, run
 from toolzero_verl.core.ground_truth import load_ground_truth
 

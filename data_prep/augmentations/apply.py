@@ -25,7 +25,7 @@ Derived samples keep their parent's ``data_source`` and are counted per source a
 >>> from pathlib import Path
 >>> import tempfile
 >>> from data_prep.pipeline import PrepConfig, run
->>> ex = Path(__file__).resolve().parents[1] / "examples" / "data" / "xlam_function_calling_60k.json"
+>>> ex = Path(__file__).resolve().parents[2] / "examples" / "data" / "xlam_function_calling_60k.json"
 >>> report = run(PrepConfig(out=tempfile.mkdtemp(), xlam=str(ex), progress=False,
 ...                         devices=DeviceConfig(irrelevance_rate=1.0, name_mask_rate=0.5)))
 >>> report.devices["irrelevance"].derived == report.sources["xlam"].derived["irrelevance"] > 0
@@ -39,11 +39,11 @@ import random
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
 
-from . import augment, irrelevance, masking
-from .dedup import Deduplicator
-from .report import Report
-from .sample import Sample
-from .validate import validate
+from . import irrelevance, masking, multi_turn
+from ..dedup import Deduplicator
+from ..report import Report
+from ..sample import Sample
+from ..validate import validate
 
 # Application order; "derive" devices add samples, "mask" devices rewrite samples in place.
 DEVICES = ("irrelevance", "concat", "hammer_mask", "name_mask", "reintroduce", "clarify", "correct")
@@ -183,18 +183,18 @@ class _Run:
     def concat_all(self, originals: Sequence[Sample]) -> None:
         if self.cfg.concat_rate <= 0:
             return
-        pool = [s for s in originals if augment.concat_eligible(s) is None and s.source not in self.raw]
+        pool = [s for s in originals if multi_turn.concat_eligible(s) is None and s.source not in self.raw]
         by_tool: dict[str, list[int]] = {}
         for i, s in enumerate(pool):
             for name in s.tool_names:
                 by_tool.setdefault(name, []).append(i)
 
         def make(s: Sample, rng: random.Random):
-            reason = augment.concat_eligible(s)
+            reason = multi_turn.concat_eligible(s)
             if reason:
                 return reason
-            partner = augment.pick_partner(s, pool, by_tool, rng)
-            return augment.NO_RELATED_SAMPLE if partner is None else augment.concat(s, partner)
+            partner = multi_turn.pick_partner(s, pool, by_tool, rng)
+            return multi_turn.NO_RELATED_SAMPLE if partner is None else multi_turn.concat(s, partner)
 
         self.derive("concat", originals, make)
 
@@ -218,7 +218,7 @@ def apply_devices(samples: Sequence[Sample], cfg: DeviceConfig, seed: int, split
     for device in MASKS:
         run.mask(device, everything, masked)
     originals = everything[:first]
-    run.derive("reintroduce", originals, lambda s, rng: augment.reintroduce(s))
-    run.derive("clarify", originals, augment.clarify)
-    run.derive("correct", originals, augment.correct)
+    run.derive("reintroduce", originals, lambda s, rng: multi_turn.reintroduce(s))
+    run.derive("clarify", originals, multi_turn.clarify)
+    run.derive("correct", originals, multi_turn.correct)
     return everything + run.derived

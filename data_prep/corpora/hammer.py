@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import xlam
-from .sample import Rejected, Sample
+from ..sample import Rejected, Sample
 
 SOURCE = "hammer"
 

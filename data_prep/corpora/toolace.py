@@ -26,10 +26,10 @@ from typing import Any
 
 from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls
 
-from . import reasons as R
-from .sample import Message, Rejected, Sample
-from .reader import json_list_items
-from .types import tools_from_items
+from .. import reasons as R
+from ..sample import Message, Rejected, Sample
+from ..reader import json_list_items
+from ..types import tools_from_items
 
 SOURCE = "toolace"
 TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed template (corpora_formats.md §1.2)
