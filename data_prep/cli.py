@@ -11,7 +11,7 @@ import sys
 
 from toolzero_verl.core.formats import FORMATS
 
-from .augmentations.apply import DEVICE_SPLITS, DeviceConfig
+from .augmentations.apply import AUGMENTATION_SPLITS, AugmentationConfig
 from .mix import PRESETS
 from .pipeline import REQUIRED_POLICIES, PrepConfig, run
 from .reader import CorpusFormatError
@@ -22,7 +22,7 @@ EPILOG = """\
 Outputs: OUT/train.parquet, OUT/test.parquet (verl RLHFDataset rows: data_source, prompt, ability,
 reward_model{style, ground_truth}, extra_info{split, index, source, source_id, ...}) and OUT/report.json
 (per source: read, written train/test, rejected by reason, deduplicated, conflicts, not selected;
-read + derived = written + rejected + deduplicated + not selected; per data device: selected, applied,
+read + derived = written + rejected + deduplicated + not selected; per augmentation: selected, applied,
 derived, ineligible by reason). Files are replaced atomically.
 
 Download the corpora yourself (docs/data.md): ToolACE data.json (Team-ACE/ToolACE, Apache-2.0);
@@ -33,6 +33,14 @@ dataset/rlla_4k_raw/rlla_rl.json (qiancheng0/ToolRL).
 Example: toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json \\
            --hammer xlam-7.5k-irrelevancek.json --mix toolrl --out data/toolzero
 """
+
+
+class _Deprecated(argparse.Action):
+    """A renamed flag's old spelling: stores like the new one and says so on stderr."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"toolzero-prep: {option_string} is deprecated; use --{self.dest.replace('_', '-')}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--test-size", type=float, default=0.05, metavar="X",
                      help="test split: a fraction below 1 or a number of rows (per source in proportion, whole "
                      "dialogues, no duplicate on both sides). Default: 0.05")
-    sel.add_argument("--seed", type=int, default=42, help="seed for mixing, splitting, ordering and the data devices. Default: 42")
+    sel.add_argument("--seed", type=int, default=42, help="seed for mixing, splitting, ordering and the augmentations. Default: 42")
     sel.add_argument("--order", default="random", choices=ORDERS,
                      help="training-row order: random (seeded shuffle) or difficulty (easy first; use with "
                      f"data.shuffle=False). difficulty = weighted sum {DIFFICULTY_WEIGHTS} of calls (a no-call turn "
@@ -83,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reject gold values whose type differs from the schema instead of converting them "
                      "losslessly (\"10\" -> 10 for an integer, 10001 -> \"10001\" for a string)")
     dev = p.add_argument_group(
-        "data devices (Tool Zero; each off at rate 0, each sample drawn at the rate with --seed; applied to the "
+        "augmentations (Tool Zero; each off at rate 0, each sample drawn at the rate with --seed; applied to the "
         "training split after the split, see docs/data.md)")
     dev.add_argument("--name-mask-rate", type=float, default=0.0, metavar="R",
                      help="fraction of samples whose functions become func_1, func_2, ... and parameters param_1, ... "
@@ -112,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--correct-rate", type=float, default=0.0, metavar="R",
                      help="multi-turn (d): fraction of call samples whose history holds the calls with one error "
                      "(call, argument or value) and their results; the target makes the fixing calls. Default: 0")
-    dev.add_argument("--devices-on", default="train", choices=DEVICE_SPLITS,
-                     help="apply the devices to the training split only (default) or to both splits")
+    dev.add_argument("--augmentations-on", default="train", choices=AUGMENTATION_SPLITS,
+                     help="apply the augmentations to the training split only (default) or to both splits")
+    dev.add_argument("--devices-on", dest="augmentations_on", choices=AUGMENTATION_SPLITS, action=_Deprecated,
+                     help=argparse.SUPPRESS)  # the old name, kept working
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--quiet", action="store_true", help="do not print the report table")
     return p
@@ -127,12 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         output_format=args.output_format, mix=args.mix, test_size=test_size, seed=args.seed, order=args.order,
         max_prompt_tokens=args.max_prompt_tokens, tokenizer=args.tokenizer, xlam_required=args.xlam_required,
         coerce=args.coerce, toolrl_gt=args.toolrl_gt, progress=args.progress,
-        devices=DeviceConfig(
+        augmentations=AugmentationConfig(
             irrelevance_rate=args.irrelevance_rate, concat_rate=args.concat_rate, hammer_mask_rate=args.hammer_mask_rate,
             hammer_mask_names=args.hammer_mask_names,
             hammer_mask_sources=tuple(x.strip() for x in args.hammer_mask_sources.split(",") if x.strip()), name_mask_rate=args.name_mask_rate,
             reintroduce_rate=args.reintroduce_rate, clarify_rate=args.clarify_rate, correct_rate=args.correct_rate,
-            on=args.devices_on),
+            on=args.augmentations_on),
     )
     try:
         report = run(cfg)

@@ -1,5 +1,5 @@
 """The end-to-end conversion: read -> convert -> validate -> dedup -> length filter -> mix ->
-split -> data devices (:mod:`data_prep.augmentations.apply`) -> order -> rows -> atomic write + report.
+split -> augmentations (:mod:`data_prep.augmentations`) -> order -> rows -> atomic write + report.
 
 >>> from pathlib import Path
 >>> ex = Path(__file__).resolve().parents[1] / "examples" / "data"
@@ -21,7 +21,7 @@ from toolzero_verl.core.formats import FORMATS
 
 from .convert import Settings, convert_stream
 from .dedup import Deduplicator
-from .augmentations.apply import DeviceConfig, apply_devices
+from .augmentations.apply import AugmentationConfig, apply_augmentations
 from .mix import SOURCES, parse_mix, select, target_count
 from .output import TableBuilder, write_outputs
 from .reader import iter_json_array
@@ -54,7 +54,7 @@ class PrepConfig:
     coerce: bool = True
     toolrl_gt: str = "json"
     progress: bool = True
-    devices: DeviceConfig = DeviceConfig()  # data devices (masking, irrelevance, augmentation); all off by default
+    augmentations: AugmentationConfig = AugmentationConfig()  # masking, irrelevance, multi-turn; all off by default
 
     def check(self) -> None:
         if not any(getattr(self, s) for s in SOURCES):
@@ -76,7 +76,7 @@ class PrepConfig:
         if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
             raise ValueError("--test-size is a fraction below 1 or a whole number of rows")
         parse_mix(self.mix)
-        self.devices.check()
+        self.augmentations.check()
 
 
 def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
@@ -162,16 +162,16 @@ def _run(cfg: PrepConfig) -> Report:
         chosen.extend(samples)
 
     train, test = split(chosen, cfg.test_size, cfg.seed)
-    t_devices = time.perf_counter()
-    if cfg.devices.enabled:
+    t_augment = time.perf_counter()
+    if cfg.augmentations.enabled:
         dedup = Deduplicator()  # every prompt of the output, so no derived sample repeats one
         for s in chosen:
             dedup.check(s)
         raw = ("toolrl",) if cfg.toolrl_gt == "raw" else ()
-        train = apply_devices(train, cfg.devices, cfg.seed, "train", report, dedup, cfg.coerce, raw)
-        if cfg.devices.on == "all":
-            test = apply_devices(test, cfg.devices, cfg.seed, "test", report, dedup, cfg.coerce, raw)
-    t_devices = time.perf_counter() - t_devices
+        train = apply_augmentations(train, cfg.augmentations, cfg.seed, "train", report, dedup, cfg.coerce, raw)
+        if cfg.augmentations.on == "all":
+            test = apply_augmentations(test, cfg.augmentations, cfg.seed, "test", report, dedup, cfg.coerce, raw)
+    t_augment = time.perf_counter() - t_augment
     t2 = time.perf_counter()
     files: dict[str, list] = {}
     n_rows: dict[str, int] = {}
@@ -186,8 +186,8 @@ def _run(cfg: PrepConfig) -> Report:
     report.check()
     t3 = time.perf_counter()
     report.outputs = {"train_rows": n_rows["train"], "test_rows": n_rows["test"]}
-    report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1 - t_devices, 3),
-                      "devices_s": round(t_devices, 3), "rows_s": round(t3 - t2, 3)}
+    report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1 - t_augment, 3),
+                      "augmentations_s": round(t_augment, 3), "rows_s": round(t3 - t2, 3)}
     paths = write_outputs(cfg.out, files, report.to_dict())
     report.timings["write_s"] = round(time.perf_counter() - t3, 3)  # not in report.json: it is written by then
     report.outputs.update(paths)

@@ -43,7 +43,7 @@ EXTRA_FIELDS = (
     ("difficulty", "float64", 0.0),
     ("output_format", "string", ""),
     ("toolrl_output", "string", ""),  # ToolRL's raw target (toolrl source only)
-    ("augmentation", "string", ""),  # data devices applied, e.g. "concat+name_mask" (data_prep.augmentations.apply)
+    ("augmentation", "string", ""),  # augmentations applied, e.g. "concat+name_mask" (data_prep.augmentations.apply)
 )
 GT_MODES = ("json", "raw")  # raw: the ToolRL source's ground truth is ToolRL's own output string
 

@@ -1,4 +1,4 @@
-"""Tool Zero's data devices, applied to a split after mixing and splitting (so nothing derived from
+"""Tool Zero's data augmentations, applied to a split after mixing and splitting (so nothing derived from
 a test sample reaches train): irrelevance relabelling, the four multi-turn augmentations, Hammer's
 function masking and Tool Zero's name masking, each with its own rate and the shared ``--seed``.
 
@@ -11,24 +11,24 @@ Order of application (each step sees the samples as the steps before left them):
    originals, so the text they write (quoted function names, the parameter asked for) already
    uses the final names.
 
-A sample is *selected* for a device with probability ``rate`` by a hash of ``seed``, the device,
-the split and the sample's id (the device's random choices then use a generator seeded with the
+A sample is *selected* for an augmentation with probability ``rate`` by a hash of ``seed``, the augmentation,
+the split and the sample's id (the augmentation's random choices then use a generator seeded with the
 same key), so the outcome does not depend on the order or number of other samples, and the same
 inputs and seed give the same rows. A selected sample that
-the device cannot use is counted as ``ineligible`` (by reason). Every produced sample is validated
+the augmentation cannot use is counted as ``ineligible`` (by reason). Every produced sample is validated
 (:func:`data_prep.validate.validate`) and checked against every prompt already in the output
 (:class:`data_prep.dedup.Deduplicator`); a duplicate is dropped and counted as ``duplicates``.
-Derived samples keep their parent's ``data_source`` and are counted per source and device as
+Derived samples keep their parent's ``data_source`` and are counted per source and augmentation as
 ``derived`` in the report, which reconciles ``read + derived = written + rejected + deduplicated
-+ not_selected``; ``extra_info.augmentation`` names the devices a row went through.
++ not_selected``; ``extra_info.augmentation`` names the augmentations a row went through.
 
 >>> from pathlib import Path
 >>> import tempfile
 >>> from data_prep.pipeline import PrepConfig, run
 >>> ex = Path(__file__).resolve().parents[2] / "examples" / "data" / "xlam_function_calling_60k.json"
 >>> report = run(PrepConfig(out=tempfile.mkdtemp(), xlam=str(ex), progress=False,
-...                         devices=DeviceConfig(irrelevance_rate=1.0, name_mask_rate=0.5)))
->>> report.devices["irrelevance"].derived == report.sources["xlam"].derived["irrelevance"] > 0
+...                         augmentations=AugmentationConfig(irrelevance_rate=1.0, name_mask_rate=0.5)))
+>>> report.augmentations["irrelevance"].derived == report.sources["xlam"].derived["irrelevance"] > 0
 True
 """
 
@@ -45,17 +45,17 @@ from ..report import Report
 from ..sample import Sample
 from ..validate import validate
 
-# Application order; "derive" devices add samples, "mask" devices rewrite samples in place.
-DEVICES = ("irrelevance", "concat", "hammer_mask", "name_mask", "reintroduce", "clarify", "correct")
+# Application order; "derive" augmentations add samples, "mask" augmentations rewrite samples in place.
+AUGMENTATIONS = ("irrelevance", "concat", "hammer_mask", "name_mask", "reintroduce", "clarify", "correct")
 MASKS = ("hammer_mask", "name_mask")
-DEVICE_SPLITS = ("train", "all")
+AUGMENTATION_SPLITS = ("train", "all")
 RAW_GROUND_TRUTH = masking.RAW_GROUND_TRUTH  # ToolRL rows kept with --toolrl-gt raw are never rewritten
 HAMMER_MASK_RATE = 2 / 3  # Hammer masks an item when random() > 1/3 (corpora_formats.md §3.3); our default is off
 
 
 @dataclass(frozen=True)
-class DeviceConfig:
-    """Rates (0 = off) of every device; ``on`` = which splits they apply to."""
+class AugmentationConfig:
+    """Rates (0 = off) of every augmentation; ``on`` = which splits they apply to."""
 
     irrelevance_rate: float = 0.0
     concat_rate: float = 0.0
@@ -68,12 +68,12 @@ class DeviceConfig:
     correct_rate: float = 0.0
     on: str = "train"
 
-    def rate(self, device: str) -> float:
-        return getattr(self, f"{device}_rate")
+    def rate(self, augmentation: str) -> float:
+        return getattr(self, f"{augmentation}_rate")
 
     @property
     def enabled(self) -> bool:
-        return any(self.rate(d) > 0 for d in DEVICES)
+        return any(self.rate(d) > 0 for d in AUGMENTATIONS)
 
     def check(self) -> None:
         for f in fields(self):
@@ -81,36 +81,36 @@ class DeviceConfig:
                 raise ValueError(f"--{f.name.replace('_', '-')} must be between 0 and 1")
         if not 0.0 < self.hammer_mask_names <= 1.0:
             raise ValueError("--hammer-mask-names must be above 0 and at most 1")
-        if self.on not in DEVICE_SPLITS:
-            raise ValueError(f"--devices-on must be one of {DEVICE_SPLITS}")
+        if self.on not in AUGMENTATION_SPLITS:
+            raise ValueError(f"--augmentations-on must be one of {AUGMENTATION_SPLITS}")
 
 
-def tag(sample: Sample, device: str) -> Sample:
-    """Record ``device`` in ``extra["augmentation"]``; drop ToolRL's raw target (it no longer fits)."""
+def tag(sample: Sample, augmentation: str) -> Sample:
+    """Record ``augmentation`` in ``extra["augmentation"]``; drop ToolRL's raw target (it no longer fits)."""
     extra = dict(sample.extra)
     extra.pop("toolrl_output", None)
     prior = extra.get("augmentation", "")
-    extra["augmentation"] = f"{prior}+{device}" if prior else device
+    extra["augmentation"] = f"{prior}+{augmentation}" if prior else augmentation
     return replace(sample, extra=tuple(extra.items()))
 
 
 class _Run:
-    """One application of the devices to one split."""
+    """One application of the augmentations to one split."""
 
-    def __init__(self, cfg: DeviceConfig, seed: int, split: str, report: Report, dedup: Deduplicator,
+    def __init__(self, cfg: AugmentationConfig, seed: int, split: str, report: Report, dedup: Deduplicator,
                  coerce: bool, raw_sources: Iterable[str]) -> None:
         self.cfg, self.seed, self.split, self.report, self.dedup = cfg, seed, split, report, dedup
         self.coerce, self.raw = coerce, frozenset(raw_sources)
         self.derived: list[Sample] = []
 
-    def select(self, device: str, sample: Sample) -> random.Random | None:
-        """The device's generator for this sample if the sample is selected, else ``None``."""
-        stats = self.report.device(device, self.cfg.rate(device))
+    def select(self, augmentation: str, sample: Sample) -> random.Random | None:
+        """The augmentation's generator for this sample if the sample is selected, else ``None``."""
+        stats = self.report.augmentation(augmentation, self.cfg.rate(augmentation))
         stats.considered += 1
-        key = f"{self.seed}:{device}:{self.split}:{sample.source}:{sample.source_id}".encode()
+        key = f"{self.seed}:{augmentation}:{self.split}:{sample.source}:{sample.source_id}".encode()
         # The draw is a hash of the key (cheap for the many samples not selected); a selected sample
-        # gets its own generator seeded with the same key for the device's random choices.
-        if int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64 >= self.cfg.rate(device):
+        # gets its own generator seeded with the same key for the augmentation's random choices.
+        if int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64 >= self.cfg.rate(augmentation):
             return None
         rng = random.Random(key)
         stats.selected += 1
@@ -119,14 +119,14 @@ class _Run:
             return None
         return rng
 
-    def emit(self, device: str, parent: Sample, produced: Sample | Sequence[Sample] | str) -> None:
-        stats = self.report.device(device)
+    def emit(self, augmentation: str, parent: Sample, produced: Sample | Sequence[Sample] | str) -> None:
+        stats = self.report.augmentation(augmentation)
         if isinstance(produced, str):
             stats.ineligible[produced] += 1
             return
         items = [produced] if isinstance(produced, Sample) else list(produced)
-        checked = [validate(tag(s, device), self.coerce) for s in items]
-        if any(c.rejected is not None for c in checked):  # a bug in a device, never data: counted, not written
+        checked = [validate(tag(s, augmentation), self.coerce) for s in items]
+        if any(c.rejected is not None for c in checked):  # a bug in an augmentation, never data: counted, not written
             stats.invalid += 1
             return
         kept = 0
@@ -135,33 +135,33 @@ class _Run:
                 stats.duplicates += 1
                 continue
             self.derived.append(c.sample)
-            self.report.source(parent.source).derived[device] += 1
+            self.report.source(parent.source).derived[augmentation] += 1
             stats.derived += 1
             kept += 1
         stats.applied += kept > 0
 
-    def derive(self, device: str, samples: Sequence[Sample], make: Callable[[Sample, random.Random], object]) -> None:
-        if self.cfg.rate(device) <= 0:
+    def derive(self, augmentation: str, samples: Sequence[Sample], make: Callable[[Sample, random.Random], object]) -> None:
+        if self.cfg.rate(augmentation) <= 0:
             return
         for s in samples:
-            rng = self.select(device, s)
+            rng = self.select(augmentation, s)
             if rng is not None:
-                self.emit(device, s, make(s, rng))
+                self.emit(augmentation, s, make(s, rng))
 
-    def mask(self, device: str, samples: list[Sample], skip: set[int]) -> None:
+    def mask(self, augmentation: str, samples: list[Sample], skip: set[int]) -> None:
         """Rename in place the selected samples (their positions go into ``skip``)."""
-        if self.cfg.rate(device) <= 0:
+        if self.cfg.rate(augmentation) <= 0:
             return
-        stats = self.report.device(device, self.cfg.rate(device))
-        sources = self.cfg.hammer_mask_sources if device == "hammer_mask" else ()
+        stats = self.report.augmentation(augmentation, self.cfg.rate(augmentation))
+        sources = self.cfg.hammer_mask_sources if augmentation == "hammer_mask" else ()
         for i, s in enumerate(samples):
             if i in skip or (sources and s.source not in sources):
                 continue
-            rng = self.select(device, s)
+            rng = self.select(augmentation, s)
             if rng is None:
                 continue
             try:
-                if device == "hammer_mask":
+                if augmentation == "hammer_mask":
                     renaming = masking.hammer_renaming(s, rng, self.cfg.hammer_mask_names)
                 else:
                     renaming = masking.tool_zero_renaming(s)
@@ -171,14 +171,14 @@ class _Run:
             if not renaming.changes:
                 stats.ineligible[masking.NOTHING_TO_RENAME] += 1
                 continue
-            checked = validate(tag(masking.apply_renaming(s, renaming), device), self.coerce)
+            checked = validate(tag(masking.apply_renaming(s, renaming), augmentation), self.coerce)
             if checked.rejected is not None:
                 stats.invalid += 1
                 continue
             samples[i] = checked.sample
             skip.add(i)
             stats.applied += 1
-            self.report.source(s.source).masked[device] += 1
+            self.report.source(s.source).masked[augmentation] += 1
 
     def concat_all(self, originals: Sequence[Sample]) -> None:
         if self.cfg.concat_rate <= 0:
@@ -199,9 +199,9 @@ class _Run:
         self.derive("concat", originals, make)
 
 
-def apply_devices(samples: Sequence[Sample], cfg: DeviceConfig, seed: int, split: str, report: Report,
+def apply_augmentations(samples: Sequence[Sample], cfg: AugmentationConfig, seed: int, split: str, report: Report,
                   dedup: Deduplicator, coerce: bool = True, raw_sources: Iterable[str] = ()) -> list[Sample]:
-    """The split's samples after every enabled device: originals (possibly masked), then derived ones.
+    """The split's samples after every enabled augmentation: originals (possibly masked), then derived ones.
 
     ``dedup`` must already hold every sample of the output (all splits), so that no derived sample
     repeats a prompt on either side; ``raw_sources`` are sources whose ground truth is kept as
@@ -215,8 +215,8 @@ def apply_devices(samples: Sequence[Sample], cfg: DeviceConfig, seed: int, split
     everything = originals + run.derived
     run.derived = []
     masked: set[int] = set()
-    for device in MASKS:
-        run.mask(device, everything, masked)
+    for augmentation in MASKS:
+        run.mask(augmentation, everything, masked)
     originals = everything[:first]
     run.derive("reintroduce", originals, lambda s, rng: multi_turn.reintroduce(s))
     run.derive("clarify", originals, multi_turn.clarify)

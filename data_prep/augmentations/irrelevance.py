@@ -34,7 +34,7 @@ from ..sample import Sample
 from ..corpora.xlam import NO_CALL_ANSWER
 
 MIN_CONTAINED = 5  # shortest normalised name that counts when contained in another name
-DEVICE = "irrelevance"
+AUGMENTATION = "irrelevance"
 
 # Why a sample was not relabelled (counted per reason in report.json).
 NO_CALLS = "no_calls"  # already a no-call sample
@@ -65,7 +65,7 @@ def answers_by_name(tool_name: str, gold_names: set[str] | frozenset[str]) -> bo
     return False
 
 
-def relabel(sample: Sample, suffix: str = DEVICE) -> Sample | str:
+def relabel(sample: Sample, suffix: str = AUGMENTATION) -> Sample | str:
     """The no-call sample without the gold tools, or the reason it cannot be made."""
     if not sample.calls:
         return NO_CALLS

@@ -1,6 +1,6 @@
 """Name masking: Tool Zero's ``func_1``/``param_1`` renaming and Hammer's random function masking.
 
-Both devices rename function and parameter names *consistently* across everything a sample holds,
+Both augmentations rename function and parameter names *consistently* across everything a sample holds,
 so the model must read the descriptions instead of recalling memorised API names:
 
 - the tool list (names, ``properties`` keys, ``required``; descriptions stay as they are),

@@ -131,7 +131,7 @@ def tiny_tokenizer(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_samples(real_inputs) -> list:
     """Every valid sample converted from the real corpus samples (all four corpora), for the data
-    device tests (data_prep.augmentations.masking / irrelevance / augment / devices)."""
+    augmentation tests (data_prep.augmentations: masking / irrelevance / multi_turn / apply)."""
     from data_prep.convert import Settings, convert_one
     from data_prep.reader import iter_json_array
 

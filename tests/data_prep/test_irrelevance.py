@@ -9,7 +9,7 @@ import re
 import pandas as pd
 
 from data_prep.augmentations import irrelevance as I
-from data_prep.augmentations.apply import DeviceConfig
+from data_prep.augmentations.apply import AugmentationConfig
 from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
@@ -73,12 +73,12 @@ def test_pipeline_counts_irrelevance_rows(tmp_path):
     """--irrelevance-rate on the bundled xLAM and Hammer examples: the rows written match the report,
     the Hammer no-call convention is kept, and the test split is untouched."""
     report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), hammer=str(EXAMPLE_FILES["hammer"]),
-                            progress=False, test_size=0.2, devices=DeviceConfig(irrelevance_rate=0.6)))
+                            progress=False, test_size=0.2, augmentations=AugmentationConfig(irrelevance_rate=0.6)))
     saved = json.loads((tmp_path / "report.json").read_text())
     train = pd.read_parquet(tmp_path / "train.parquet").to_dict("records")
     test = pd.read_parquet(tmp_path / "test.parquet").to_dict("records")
     rows = [r for r in train if r["extra_info"]["augmentation"] == "irrelevance"]
-    dev = saved["devices"]["irrelevance"]
+    dev = saved["augmentations"]["irrelevance"]
     assert dev["derived"] == len(rows) == sum(s["derived"].get("irrelevance", 0) for s in saved["sources"].values()) > 0
     assert dev["selected"] == dev["applied"] + sum(dev["ineligible"].values()) + dev["duplicates"] + dev["invalid"]
     assert 0 < dev["selected"] < dev["considered"]  # a rate, not everything
