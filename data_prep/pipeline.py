@@ -14,69 +14,31 @@ from __future__ import annotations
 import gc
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Callable, Iterator
 
-from toolzero_verl.core.formats import FORMATS
-
+from . import reasons as R
+from .augmentations.apply import apply_augmentations
+from .config import PrepConfig
 from .convert import Settings, convert_stream
 from .dedup import Deduplicator
-from .augmentations.apply import AugmentationConfig, apply_augmentations
 from .mix import SOURCES, parse_mix, select, target_count
 from .output import TableBuilder, write_outputs
 from .reader import iter_json_array
 from .report import MAX_EXAMPLES, Report
-from .rows import GT_MODES, build_prompt
+from .rows import build_prompt
 from .sample import Sample
-from .split import ORDERS, order, split
-from . import reasons as R
-
-REQUIRED_POLICIES = ("inferred", "strict")
+from .split import order, split
 
 
-@dataclass(frozen=True)
-class PrepConfig:
-    """Every option of ``toolzero-prep`` (see ``toolzero-prep --help`` and docs/data.md)."""
-
-    out: str
-    toolace: str | None = None
-    xlam: str | None = None
-    hammer: str | None = None
-    toolrl: str | None = None
-    output_format: str = "answer"
-    mix: str | None = None
-    test_size: float = 0.05
-    seed: int = 42
-    order: str = "random"
-    max_prompt_tokens: int | None = None
-    tokenizer: str | None = None
-    xlam_required: str = "inferred"
-    coerce: bool = True
-    toolrl_gt: str = "json"
-    progress: bool = True
-    augmentations: AugmentationConfig = AugmentationConfig()  # masking, irrelevance, multi-turn; all off by default
-
-    def check(self) -> None:
-        if not any(getattr(self, s) for s in SOURCES):
-            raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
-        for s in SOURCES:
-            path = getattr(self, s)
-            if path and not os.path.isfile(path):
-                raise ValueError(f"--{s}: no such file {path!r}")
-        if self.output_format not in FORMATS:
-            raise ValueError(f"--output-format must be one of {sorted(FORMATS)}")
-        if self.order not in ORDERS:
-            raise ValueError(f"--order must be one of {ORDERS}")
-        if self.xlam_required not in REQUIRED_POLICIES:
-            raise ValueError(f"--xlam-required must be one of {REQUIRED_POLICIES}")
-        if self.toolrl_gt not in GT_MODES:
-            raise ValueError(f"--toolrl-gt must be one of {GT_MODES}")
-        if (self.max_prompt_tokens is None) != (self.tokenizer is None):
-            raise ValueError("--max-prompt-tokens and --tokenizer go together")
-        if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
-            raise ValueError("--test-size is a fraction below 1 or a whole number of rows")
-        parse_mix(self.mix)
-        self.augmentations.check()
+def check_inputs(cfg: PrepConfig) -> None:
+    """The input files exist (the option values were checked when ``cfg`` was built)."""
+    if not any(getattr(cfg, s) for s in SOURCES):
+        raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
+    for s in SOURCES:
+        path = getattr(cfg, s)
+        if path and not os.path.isfile(path):
+            raise ValueError(f"--{s}: no such file {path!r}")
 
 
 def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
@@ -126,7 +88,7 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
 
 def run(cfg: PrepConfig) -> Report:
     """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json``."""
-    cfg.check()
+    check_inputs(cfg)
     # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
     # collector would rescan them over and over, so it is paused for the run.
     was_enabled = gc.isenabled()

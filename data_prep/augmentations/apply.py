@@ -36,53 +36,17 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
 from . import irrelevance, masking, multi_turn
+from .config import MASKS, AugmentationConfig
 from ..dedup import Deduplicator
 from ..report import Report
 from ..sample import Sample
 from ..validate import validate
 
-# Application order; "derive" augmentations add samples, "mask" augmentations rewrite samples in place.
-AUGMENTATIONS = ("irrelevance", "concat", "hammer_mask", "name_mask", "reintroduce", "clarify", "correct")
-MASKS = ("hammer_mask", "name_mask")
-AUGMENTATION_SPLITS = ("train", "all")
 RAW_GROUND_TRUTH = masking.RAW_GROUND_TRUTH  # ToolRL rows kept with --toolrl-gt raw are never rewritten
-HAMMER_MASK_RATE = 2 / 3  # Hammer masks an item when random() > 1/3 (corpora_formats.md §3.3); our default is off
-
-
-@dataclass(frozen=True)
-class AugmentationConfig:
-    """Rates (0 = off) of every augmentation; ``on`` = which splits they apply to."""
-
-    irrelevance_rate: float = 0.0
-    concat_rate: float = 0.0
-    hammer_mask_rate: float = 0.0
-    hammer_mask_names: float = 1.0  # fraction of function/parameter names renamed in a Hammer-masked sample
-    hammer_mask_sources: tuple[str, ...] = ()  # sources Hammer masking may touch; () = every source
-    name_mask_rate: float = 0.0
-    reintroduce_rate: float = 0.0
-    clarify_rate: float = 0.0
-    correct_rate: float = 0.0
-    on: str = "train"
-
-    def rate(self, augmentation: str) -> float:
-        return getattr(self, f"{augmentation}_rate")
-
-    @property
-    def enabled(self) -> bool:
-        return any(self.rate(d) > 0 for d in AUGMENTATIONS)
-
-    def check(self) -> None:
-        for f in fields(self):
-            if f.name.endswith("_rate") and not 0.0 <= getattr(self, f.name) <= 1.0:
-                raise ValueError(f"--{f.name.replace('_', '-')} must be between 0 and 1")
-        if not 0.0 < self.hammer_mask_names <= 1.0:
-            raise ValueError("--hammer-mask-names must be above 0 and at most 1")
-        if self.on not in AUGMENTATION_SPLITS:
-            raise ValueError(f"--augmentations-on must be one of {AUGMENTATION_SPLITS}")
 
 
 def tag(sample: Sample, augmentation: str) -> Sample:

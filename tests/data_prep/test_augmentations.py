@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_prep.augmentations.apply import AUGMENTATIONS, MASKS, AugmentationConfig
+from data_prep.augmentations.config import AUGMENTATIONS, MASKS, AugmentationConfig
 from data_prep.pipeline import PrepConfig, run
 from toolzero_verl.core.ground_truth import load_ground_truth
 
@@ -155,3 +155,14 @@ def test_hammer_mask_sources_limit_the_masking(tmp_path):
     assert masked["toolace"] == 0 and masked["xlam"] > 0
     report = _json.loads((out / "report.json").read_text())
     assert report["augmentations"]["hammer_mask"]["applied"] == masked["xlam"]
+
+
+def test_deprecated_devices_on_still_works(tmp_path):
+    """--devices-on (the old name of --augmentations-on) still works and says it is deprecated."""
+    res = subprocess.run([sys.executable, "-m", "data_prep", "--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(tmp_path / "o"),
+                          "--test-size", "0.5", "--name-mask-rate", "1", "--devices-on", "all", "--quiet", "--no-progress"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "--devices-on is deprecated; use --augmentations-on" in res.stderr
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["config"]["augmentations"]["on"] == "all" and "devices" not in report

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 
 from data_prep.augmentations import irrelevance as I
-from data_prep.augmentations.apply import AugmentationConfig
+from data_prep.augmentations.config import AugmentationConfig
 from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
