@@ -19,9 +19,9 @@ import random
 from typing import Sequence, TypeVar
 
 SOURCES = ("toolace", "xlam", "hammer", "toolrl")
-# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL README).
-# Its Hammer rows are Hammer's function-masked xLAM *call* samples, not the xlam-irrelevance file
-# (reference/corpora_formats.md §4: no irrelevance row was observed in ToolRL's data), so the preset
+# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL's README,
+# GitHub qiancheng0/ToolRL). Its Hammer rows are Hammer's function-masked xLAM *call* samples, not the
+# xlam-irrelevance file (its released rows hold no no-call `[]` target; docs/data.md §1, ToolRL), so the preset
 # draws 2k xLAM and takes no --hammer rows; `--hammer-mask-rate 0.5 --hammer-mask-sources xlam`
 # masks half of them, as ToolRL's mix did (recipes/toolrl_qwen_grpo.sh).
 PRESETS: dict[str, dict[str, float]] = {

@@ -1,4 +1,4 @@
-"""Sample -> verl parquet row (SPEC §6) with the SPEC §3 ground-truth JSON.
+"""Sample -> verl parquet row with its ground-truth JSON (both described in docs/data.md §6).
 
 Columns: ``data_source`` (the corpus: ``toolace``/``xlam``/``hammer``/``toolrl``), ``prompt``
 (system prompt, then the conversation; earlier assistant turns are rendered in the chosen output

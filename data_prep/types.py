@@ -1,4 +1,4 @@
-"""Tool schemas: Python-ish / ToolACE / xLAM type strings -> the normalised schema types of SPEC §3.
+"""Tool schemas: Python-ish / ToolACE / xLAM type strings -> the normalised schema types of docs/data.md §4.
 
 Every tool leaves ``data_prep`` as ``{"name", "description", "parameters": {"type": "object",
 "properties": {...}, "required": [...]}}`` whose property types are one of :data:`SCHEMA_TYPES`
@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-# BFCL's checker types (reference/bfcl_checker.md §1.4): string, integer, float, boolean, array, tuple,
-# dict, any. ``float`` is our spelling of JSON Schema's ``number``; ``dict`` of ``object``.
+# BFCL's checker types (simple_function_checker in GitHub ShishirPatil/gorilla,
+# berkeley-function-call-leaderboard/bfcl_eval/eval_checker/ast_eval/ast_checker.py): string, integer,
+# float, boolean, array, tuple, dict, any. ``float`` is our spelling of JSON Schema's ``number``;
+# ``dict`` of ``object``.
 SCHEMA_TYPES = ("string", "integer", "float", "boolean", "array", "tuple", "dict", "any")
 
 # Base names seen in ToolACE (`string`, `float`, `int`, `boolean`, `array`, `dict`, `object`) and
@@ -238,7 +240,7 @@ def coerce_value(value: Any, schema_type: str, items: str | None = None) -> tupl
 
 
 def matches_type(value: Any, schema_type: str, items: str | None = None, nullable: bool = False) -> bool:
-    """BFCL's python type check (reference/bfcl_checker.md §1.4 step 4), one level deep for items."""
+    """BFCL's python type check (its ``ast_checker.py``, see :data:`SCHEMA_TYPES`), one level deep for items."""
     if value is None:
         return nullable or schema_type == "any"
     if schema_type == "string":

@@ -1,7 +1,7 @@
 """Validation of a converted sample: the gold calls must be exactly right against the offered tools.
 
 A row is only written when a response that renders its ground truth scores the maximum strict
-reward, so the gold must pass the same checks the AST matcher applies (SPEC §4.4): known function,
+reward, so the gold must pass the same checks the AST matcher applies (docs/rewards.md, "AST-exact matching"): known function,
 no argument outside the schema, every required parameter present, BFCL-typed values. Gold values
 that are merely spelled loosely are converted first when the conversion is lossless (``"10"`` for
 an integer, ``10001`` for a string, ints inside a float array; see :func:`data_prep.types.coerce_value`);

@@ -1,7 +1,8 @@
 """Irrelevance relabelling: remove the gold tools, and the right move becomes not to call.
 
 This is how Hammer built ``xlam-irrelevance-7.5k`` from xLAM ("removed the ground truth function
-from the provided tool list, and relabel them as irrelevant", reference/corpora_formats.md §3.1),
+from the provided tool list, and relabel them as irrelevant", the dataset card of
+MadeAgents/xlam-irrelevance-7.5k on Hugging Face; docs/data.md §1),
 available here for any corpus at a chosen rate. The derived sample keeps the conversation, offers
 the tools minus every function the gold calls use, has no gold call, and its reference answer is
 ``[]`` - the same no-call convention as Hammer's own rows (:data:`data_prep.corpora.xlam.NO_CALL_ANSWER`).

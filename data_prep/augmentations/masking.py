@@ -17,9 +17,10 @@ so the model must read the descriptions instead of recalling memorised API names
 
 :func:`tool_zero_renaming` numbers functions ``func_1…`` in tool-list order and each function's
 parameters ``param_1…`` in schema order. :func:`hammer_renaming` follows Hammer's published
-procedure (reference/corpora_formats.md §3.3): random function names of 5–15 and parameter names of
-4–10 characters from ``[A-Za-z0-9_.]``, and, for a gold argument equal to its parameter's default,
-a perturbed default rewritten in the schema, the descriptions, the calls and the user turns.
+procedure (``train/data_processing.py`` in GitHub MadeAgents/Hammer; docs/data.md §11): random
+function names of 5–15 and parameter names of 4–10 characters from ``[A-Za-z0-9_.]``, and, for a
+gold argument equal to its parameter's default, a perturbed default rewritten in the schema, the
+descriptions, the calls and the user turns.
 Hammer's bool-to-float quirk is not reproduced (a float for a boolean parameter is a type error);
 boolean defaults are left unchanged.
 
@@ -47,8 +48,8 @@ from toolzero_verl.core.calls import ToolCall
 
 from ..sample import Message, Sample
 
-# Hammer's masking alphabet and name lengths (MadeAgents/Hammer train/data_processing.py, as
-# described in reference/corpora_formats.md §3.3).
+# Hammer's masking alphabet and name lengths (train/data_processing.py in GitHub MadeAgents/Hammer:
+# replace_function_names_new, replace_param_names_new, replace_param_default_values_news).
 HAMMER_ALPHABET = string.ascii_letters + string.digits + "_."
 HAMMER_FUNCTION_LENGTH = (5, 15)
 HAMMER_PARAM_LENGTH = (4, 10)

@@ -1,7 +1,7 @@
 """ToolACE (``data.json``) -> one sample per assistant turn.
 
 Record: ``{"system": str, "conversations": [{"from": "user"|"assistant"|"tool", "value": str}]}``
-(reference/corpora_formats.md §1). The tools are a ``json.dumps`` list embedded in the system
+(docs/data.md §1, ToolACE). The tools are a ``json.dumps`` list embedded in the system
 prompt after ``"...that you can invoke:\\n"``; an assistant call turn is a Python-call string
 (``[Get Manager Placeholder Image(sport="football")]``, names with spaces) parsed by
 :func:`toolzero_verl.core.pycalls.parse_python_calls` with the tool names as known names (never regex
@@ -32,7 +32,7 @@ from ..reader import json_list_items
 from ..types import tools_from_items
 
 SOURCE = "toolace"
-TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed template (corpora_formats.md §1.2)
+TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed system-prompt template (docs/data.md §1)
 ROLE_MAP = {"user": "user", "assistant": "assistant", "tool": "tool",
             # ShareGPT spellings of the same roles (derived copies of ToolACE use them)
             "human": "user", "gpt": "assistant", "observation": "tool", "function_call": "assistant"}

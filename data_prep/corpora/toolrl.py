@@ -1,6 +1,6 @@
 """ToolRL's ``rlla_rl.json`` (``{"instruction", "input", "output"}`` records) -> samples.
 
-ToolRL released its converted 4k mix, not its converter (reference/corpora_formats.md §4). We read
+ToolRL released its converted 4k mix, not its converter (docs/data.md §1, ToolRL rlla). We read
 it back into our samples: tools from the instruction's ``**Available Tools**`` list (``N. Name: …
 Description: … Parameters: <flat JSON map>``), the dialogue from ``input`` (``<user>``, earlier
 ``<tool_call>``/``<response>`` blocks, ``<obs>`` tool results), and the target from ``output``

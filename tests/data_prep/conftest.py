@@ -103,7 +103,7 @@ def golden_failures(row: dict) -> list:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory):
-    """A tiny offline BPE tokenizer with a chat template (reference/verl_0.9_integration.md §7.2)."""
+    """A tiny offline BPE tokenizer with a chat template (verl's RLHFDataset and --max-prompt-tokens apply it)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 

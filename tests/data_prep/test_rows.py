@@ -1,4 +1,4 @@
-"""Parquet rows (data_prep.rows): SPEC §6 columns, SPEC §3 ground truth, and verl 0.9.1's
+"""Parquet rows (data_prep.rows): the columns and ground truth of docs/data.md §6, and verl 0.9.1's
 RLHFDataset loading them and applying a chat template to every row."""
 
 from __future__ import annotations
