@@ -23,7 +23,8 @@ from .config import PrepConfig
 from .convert import Settings, convert_stream
 from .dedup import Deduplicator
 from .mix import SOURCES, parse_mix, select, target_count
-from .output import TableBuilder, write_outputs
+from .output import OutputSet
+from .tables import TableBuilder
 from .reader import iter_json_array
 from .report import MAX_EXAMPLES, Report
 from .rows import build_prompt
@@ -87,20 +88,25 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
 
 
 def run(cfg: PrepConfig) -> Report:
-    """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json``."""
+    """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json`` as one set.
+
+    The inputs and ``--out`` are checked before any work (``ValueError``); see :mod:`data_prep.output`.
+    """
     check_inputs(cfg)
-    # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
-    # collector would rescan them over and over, so it is paused for the run.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(cfg)
-    finally:
-        if was_enabled:
-            gc.enable()
+    inputs = [getattr(cfg, s) for s in SOURCES if getattr(cfg, s)]
+    with OutputSet(cfg.out, inputs) as output:
+        # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
+        # collector would rescan them over and over, so it is paused for the run.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _run(cfg, output)
+        finally:
+            if was_enabled:
+                gc.enable()
 
 
-def _run(cfg: PrepConfig) -> Report:
+def _run(cfg: PrepConfig, output: OutputSet) -> Report:
     report = Report(config={k: v for k, v in asdict(cfg).items() if k != "progress"})
     length_filter = None
     if cfg.max_prompt_tokens is not None:
@@ -150,7 +156,7 @@ def _run(cfg: PrepConfig) -> Report:
     report.outputs = {"train_rows": n_rows["train"], "test_rows": n_rows["test"]}
     report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1 - t_augment, 3),
                       "augmentations_s": round(t_augment, 3), "rows_s": round(t3 - t2, 3)}
-    paths = write_outputs(cfg.out, files, report.to_dict())
+    paths = output.write(files, report.to_dict())
     report.timings["write_s"] = round(time.perf_counter() - t3, 3)  # not in report.json: it is written by then
     report.outputs.update(paths)
     return report

@@ -97,7 +97,8 @@ def test_ground_truth_json_equals_plain_dumps():
 
 
 def test_table_builder_matches_row_dicts():
-    from data_prep.output import TableBuilder, to_tables
+    from data_prep.output import to_tables
+    from data_prep.tables import TableBuilder
 
     samples = [Sample("xlam", str(i), (Message("user", f"q{i}"), Message("assistant", "", (ToolCall("get_weather", {"city": "X"}),)),
                                        Message("tool", "{}"), Message("user", "again")), (TOOL,),
