@@ -4,6 +4,13 @@ One entry point for every corpus, so the pipeline's accounting loop does not car
 record came from. (Worker processes were tried and dropped: on 2 shared cores the pickling of
 records and samples cost more than the parallel work saved.)
 
+This is also the one policy for records (docs/data.md §5): whatever a record holds, converting it
+either yields samples or rejections with a reason code, never an exception that would sink the run.
+A record the reader could not decode arrives as a :class:`~data_prep.reader.BadRecord`; anything a
+converter or validation raises on a hostile record is caught here and becomes a rejection of that
+record - ``too_deep`` for nesting beyond :mod:`data_prep.limits`, ``malformed_record`` otherwise,
+with the exception named in the detail.
+
 >>> from data_prep.sample import Rejected
 >>> out = list(convert_stream("xlam", iter([{"id": 1, "query": "q", "answers": "[]", "tools": "[]"}]), Settings()))
 >>> n, (outcome,) = out[0]
@@ -16,7 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from . import reasons as R
 from .corpora import hammer, toolace, toolrl, xlam
+from .limits import TooDeep
+from .reader import BadRecord
 from .sample import Rejected
 from .validate import Checked, validate
 
@@ -38,15 +48,31 @@ CONVERTERS: dict[str, Callable[[Any, int, Settings], tuple[int, list]]] = {
 
 
 def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[int, list[Checked]]:
-    """One raw record -> ``(candidates, [Checked, ...])`` (a rejection is a Checked with ``rejected``)."""
+    """One raw record -> ``(candidates, [Checked, ...])`` (a rejection is a Checked with ``rejected``).
+
+    A record that fails as a whole counts as one candidate, rejected (as a ToolACE dialogue that
+    cannot be read at all does)."""
     try:
         converter = CONVERTERS[source]
     except KeyError:
         raise ValueError(f"unknown source {source!r}; known: {sorted(CONVERTERS)}") from None
-    n, items = converter(rec, index, settings)
-    check_calls = not (source == "toolrl" and settings.toolrl_raw)
-    return n, [Checked(rejected=it) if isinstance(it, Rejected) else validate(it, settings.coerce, check_calls)
-               for it in items]
+    if isinstance(rec, BadRecord):
+        return 1, [Checked(rejected=Rejected(source, str(index), rec.reason, rec.detail))]
+    try:
+        n, items = converter(rec, index, settings)
+        check_calls = not (source == "toolrl" and settings.toolrl_raw)
+        return n, [Checked(rejected=it) if isinstance(it, Rejected) else validate(it, settings.coerce, check_calls)
+                   for it in items]
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the policy: a hostile record is rejected, the run goes on
+        return 1, [Checked(rejected=rejection(source, str(index), exc))]
+
+
+def rejection(source: str, source_id: str, exc: BaseException) -> Rejected:
+    """The rejection of a record whose processing raised ``exc``."""
+    reason = R.TOO_DEEP if isinstance(exc, (RecursionError, TooDeep)) else R.MALFORMED_RECORD
+    return Rejected(source, source_id, reason, f"{type(exc).__name__}: {exc}")
 
 
 def convert_stream(source: str, records: Iterable[Any], settings: Settings) -> Iterator[tuple[int, list[Checked]]]:

@@ -74,6 +74,23 @@ def write_outputs(out_dir: str | os.PathLike, parquet: Mapping[str, Sequence], r
         return output.write(parquet, report)
 
 
+def check_out_path(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """The real directory ``out`` names (a symlinked OUT keeps its link), if it can hold the output set and no
+    input lies inside it; ``ValueError`` otherwise. Only looks, changes nothing."""
+    given = os.fspath(out)
+    target = Path(os.path.realpath(given))
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"--out {given!r} exists and is not a directory")
+    if target == target.parent or (target.is_dir() and os.path.ismount(target)):
+        raise ValueError(f"--out {given!r} is a mount point; toolzero-prep replaces the directory as a whole, "
+                         "so give a directory inside it")
+    for path in inputs:
+        if os.path.commonpath([os.path.realpath(path), target]) == str(target):
+            raise ValueError(f"input {os.fspath(path)!r} lies inside --out {given!r}, which toolzero-prep "
+                             "replaces as a whole; keep inputs elsewhere")
+    return target
+
+
 class OutputSet:
     """``OUT``, checked on construction (``ValueError``), written once with :meth:`write`.
 
@@ -83,9 +100,8 @@ class OutputSet:
 
     def __init__(self, out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> None:
         given = os.fspath(out)
-        self.target = Path(os.path.realpath(given))  # the real directory: a symlinked OUT keeps its link
+        self.target = check_out_path(given, inputs)
         self.parent = self.target.parent
-        self._check_path(given, inputs)
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -106,18 +122,6 @@ class OutputSet:
             raise ValueError(f"--out {given!r}: cannot prepare it and a directory next to it in "
                              f"{str(self.parent)!r} ({exc.strerror or exc}); toolzero-prep replaces the "
                              "directory as a whole, so its parent must be writable") from None
-
-    def _check_path(self, given: str, inputs: Iterable[str | os.PathLike]) -> None:
-        if self.target.exists() and not self.target.is_dir():
-            raise ValueError(f"--out {given!r} exists and is not a directory")
-        if self.target == self.parent or (self.target.is_dir() and os.path.ismount(self.target)):
-            raise ValueError(f"--out {given!r} is a mount point; toolzero-prep replaces the directory as a "
-                             "whole, so give a directory inside it")
-        for path in inputs:
-            real = os.path.realpath(path)
-            if os.path.commonpath([real, self.target]) == str(self.target):
-                raise ValueError(f"input {os.fspath(path)!r} lies inside --out {given!r}, which toolzero-prep "
-                                 "replaces as a whole; keep inputs elsewhere")
 
     def _check_contents(self, given: str) -> None:
         if not self.target.is_dir():

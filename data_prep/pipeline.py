@@ -20,26 +20,30 @@ from typing import Callable, Iterator
 from . import reasons as R
 from .augmentations.apply import apply_augmentations
 from .config import PrepConfig
-from .convert import Settings, convert_stream
+from .convert import Settings, convert_stream, rejection
 from .dedup import Deduplicator
 from .mix import SOURCES, parse_mix, select, target_count
-from .output import OutputSet
+from .output import OutputSet, check_out_path
 from .tables import TableBuilder
-from .reader import iter_json_array
+from .reader import CorpusFormatError, check_json_array, iter_json_array
 from .report import MAX_EXAMPLES, Report
 from .rows import build_prompt
 from .sample import Sample
 from .split import order, split
 
 
-def check_inputs(cfg: PrepConfig) -> None:
-    """The input files exist (the option values were checked when ``cfg`` was built)."""
-    if not any(getattr(cfg, s) for s in SOURCES):
+def check_paths(cfg: PrepConfig) -> None:
+    """The input files exist, none lies inside ``--out``, each starts a JSON array, and ``--out`` can hold
+    the output set (the option values themselves were checked when ``cfg`` was built)."""
+    inputs = {s: getattr(cfg, s) for s in SOURCES if getattr(cfg, s)}
+    if not inputs:
         raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
-    for s in SOURCES:
-        path = getattr(cfg, s)
-        if path and not os.path.isfile(path):
+    for s, path in inputs.items():
+        if not os.path.isfile(path):
             raise ValueError(f"--{s}: no such file {path!r}")
+    check_out_path(cfg.out, inputs.values())
+    for path in inputs.values():
+        check_json_array(path)
 
 
 def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
@@ -48,6 +52,14 @@ def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
     from tqdm import tqdm
 
     return tqdm(it, desc=f"read {name}", unit=" records", mininterval=0.5)
+
+
+def _named_errors(records: Iterator, path: str) -> Iterator:
+    """``records``, with the file named in a :class:`CorpusFormatError` (the array itself is damaged)."""
+    try:
+        yield from records
+    except CorpusFormatError as exc:
+        raise CorpusFormatError(f"{path}: {exc}") from None
 
 
 def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None) -> dict[str, list[Sample]]:
@@ -61,7 +73,7 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
             continue
         stats = report.source(name)
         kept[name] = []
-        records = _progress(iter_json_array(path), name, cfg.progress)
+        records = _progress(_named_errors(iter_json_array(path), path), name, cfg.progress)
         for n_candidates, outcomes in convert_stream(name, records, settings):
             stats.records += 1
             stats.read += n_candidates
@@ -71,8 +83,16 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
                     report.add_rejection(name, r.source_id, r.reason, r.detail)
                     continue
                 sample = checked.sample
+                try:
+                    dup = dedup.check(sample)
+                    too_long = dup is None and length_filter is not None and length_filter(sample)
+                except MemoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the record policy of data_prep.convert
+                    r = rejection(name, sample.source_id, exc)
+                    report.add_rejection(name, r.source_id, r.reason, r.detail)
+                    continue
                 stats.coerced_values += checked.coerced
-                dup = dedup.check(sample)
                 if dup is not None:
                     stats.deduplicated += 1
                     if dup.conflict:
@@ -80,7 +100,7 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
                         if len(report.conflicts) < MAX_EXAMPLES * 4:
                             report.conflicts.append(asdict(dup))
                     continue
-                if length_filter is not None and length_filter(sample):
+                if too_long:
                     report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG, "prompt exceeds --max-prompt-tokens")
                     continue
                 kept[name].append(sample)
@@ -92,7 +112,7 @@ def run(cfg: PrepConfig) -> Report:
 
     The inputs and ``--out`` are checked before any work (``ValueError``); see :mod:`data_prep.output`.
     """
-    check_inputs(cfg)
+    check_paths(cfg)
     inputs = [getattr(cfg, s) for s in SOURCES if getattr(cfg, s)]
     with OutputSet(cfg.out, inputs) as output:
         # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
+from .limits import MAX_TYPE_CHARS, MAX_TYPE_NESTING, TooDeep, check_nesting
+
 # BFCL's checker types (simple_function_checker in GitHub ShishirPatil/gorilla,
 # berkeley-function-call-leaderboard/bfcl_eval/eval_checker/ast_eval/ast_checker.py): string, integer,
 # float, boolean, array, tuple, dict, any. ``float`` is our spelling of JSON Schema's ``number``;
@@ -127,10 +129,26 @@ def normalise_type(raw: Any) -> TypeInfo:
     return TypeInfo("any")
 
 
+def _check_type_size(raw: str) -> None:
+    """Bound the work on a hostile type string: :func:`_parse` recurses per bracket level."""
+    depth = deepest = 0
+    for ch in raw:
+        if ch in "[(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "])":
+            depth -= 1
+    if deepest > MAX_TYPE_NESTING:
+        raise TooDeep(f"type string nests deeper than {MAX_TYPE_NESTING} levels")
+    if len(raw) > MAX_TYPE_CHARS:
+        raise ValueError(f"type string longer than {MAX_TYPE_CHARS} characters")
+
+
 @lru_cache(maxsize=4096)
 def _normalise_type_str(raw: str) -> TypeInfo:
     if not raw.strip():
         return TypeInfo("any")
+    _check_type_size(raw)
     text = raw.strip()
     optional = False
     # `str, optional` / `int, default 5` / `str (optional)`: a trailing qualifier after the type.
@@ -352,11 +370,13 @@ def _tool(raw: Mapping[str, Any], props: dict, required: list[str]) -> dict:
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a tool needs a non-empty string name")
     desc = raw.get("description")
-    return {
+    tool = {
         "name": name,
         "description": desc if isinstance(desc, str) else "",
         "parameters": {"type": "object", "properties": props, "required": required},
     }
+    check_nesting(tool, f"tool {name!r}")  # enum and default values are kept as given
+    return tool
 
 
 # --- memoised normalisation ---------------------------------------------------------------------
