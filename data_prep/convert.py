@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from . import reasons as R
+from .answerable import answer_key_failure
 from .corpora import hammer, toolace, toolrl, xlam
 from .limits import TooDeep
 from .reader import BadRecord
-from .sample import Rejected
+from .sample import Rejected, Sample
 from .validate import Checked, validate
 
 
@@ -36,6 +37,7 @@ class Settings:
     required_policy: str = "inferred"
     coerce: bool = True
     toolrl_raw: bool = False  # --toolrl-gt raw: ToolRL rows are kept as released (structural checks only)
+    output_format: str = "answer"  # rows must be answerable by their own reference in it (data_prep.answerable)
 
 
 # corpus name -> (record, index, settings) -> (candidate samples, converted samples or rejections)
@@ -60,13 +62,25 @@ def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[
         return 1, [Checked(rejected=Rejected(source, str(index), rec.reason, rec.detail))]
     try:
         n, items = converter(rec, index, settings)
-        check_calls = not (source == "toolrl" and settings.toolrl_raw)
-        return n, [Checked(rejected=it) if isinstance(it, Rejected) else validate(it, settings.coerce, check_calls)
-                   for it in items]
+        raw = source == "toolrl" and settings.toolrl_raw
+        return n, [Checked(rejected=it) if isinstance(it, Rejected) else check(it, settings, raw) for it in items]
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - the policy: a hostile record is rejected, the run goes on
         return 1, [Checked(rejected=rejection(source, str(index), exc))]
+
+
+def check(sample: Sample, settings: Settings, raw: bool = False) -> Checked:
+    """Validate a converted sample, then make sure its own reference answers it in the output format.
+
+    ``raw``: a ToolRL row kept as released (``--toolrl-gt raw``): structural checks only, as documented
+    (its reference is ToolRL's text, checked by ToolRL's reward, not by ours)."""
+    checked = validate(sample, settings.coerce, check_calls=not raw)
+    if checked.sample is not None and not raw:
+        why = answer_key_failure(checked.sample, settings.output_format)
+        if why is not None:
+            return Checked(rejected=Rejected(sample.source, sample.source_id, R.UNANSWERABLE, why))
+    return checked
 
 
 def rejection(source: str, source_id: str, exc: BaseException) -> Rejected:

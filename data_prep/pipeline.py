@@ -65,7 +65,7 @@ def _named_errors(records: Iterator, path: str) -> Iterator:
 def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None) -> dict[str, list[Sample]]:
     """Convert, validate and deduplicate every input; returns the valid samples per source."""
     dedup = Deduplicator()
-    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw")
+    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw", cfg.output_format)
     kept: dict[str, list[Sample]] = {}
     for name in SOURCES:
         path = getattr(cfg, name)
@@ -156,9 +156,11 @@ def _run(cfg: PrepConfig, output: OutputSet) -> Report:
         for s in chosen:
             dedup.check(s)
         raw = ("toolrl",) if cfg.toolrl_gt == "raw" else ()
-        train = apply_augmentations(train, cfg.augmentations, cfg.seed, "train", report, dedup, cfg.coerce, raw)
+        train = apply_augmentations(train, cfg.augmentations, cfg.seed, "train", report, dedup, cfg.coerce, raw,
+                                    cfg.output_format)
         if cfg.augmentations.on == "all":
-            test = apply_augmentations(test, cfg.augmentations, cfg.seed, "test", report, dedup, cfg.coerce, raw)
+            test = apply_augmentations(test, cfg.augmentations, cfg.seed, "test", report, dedup, cfg.coerce, raw,
+                                       cfg.output_format)
     t_augment = time.perf_counter() - t_augment
     t2 = time.perf_counter()
     files: dict[str, list] = {}

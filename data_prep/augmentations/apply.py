@@ -40,6 +40,8 @@ from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
 from . import irrelevance, masking, multi_turn
+from .. import reasons as R
+from ..answerable import answer_key_failure
 from .config import MASKS, AugmentationConfig
 from ..dedup import Deduplicator
 from ..report import Report
@@ -62,10 +64,14 @@ class _Run:
     """One application of the augmentations to one split."""
 
     def __init__(self, cfg: AugmentationConfig, seed: int, split: str, report: Report, dedup: Deduplicator,
-                 coerce: bool, raw_sources: Iterable[str]) -> None:
+                 coerce: bool, raw_sources: Iterable[str], output_format: str) -> None:
         self.cfg, self.seed, self.split, self.report, self.dedup = cfg, seed, split, report, dedup
-        self.coerce, self.raw = coerce, frozenset(raw_sources)
+        self.coerce, self.raw, self.output_format = coerce, frozenset(raw_sources), output_format
         self.derived: list[Sample] = []
+
+    def unanswerable(self, samples: Sequence[Sample]) -> bool:
+        """Would any of these rows fail its own answer key in the output format (data_prep.answerable)?"""
+        return any(answer_key_failure(s, self.output_format) is not None for s in samples)
 
     def select(self, augmentation: str, sample: Sample) -> random.Random | None:
         """The augmentation's generator for this sample if the sample is selected, else ``None``."""
@@ -92,6 +98,9 @@ class _Run:
         checked = [validate(tag(s, augmentation), self.coerce) for s in items]
         if any(c.rejected is not None for c in checked):  # a bug in an augmentation, never data: counted, not written
             stats.invalid += 1
+            return
+        if self.unanswerable([c.sample for c in checked]):
+            stats.ineligible[R.UNANSWERABLE] += 1
             return
         kept = 0
         for c in checked:
@@ -139,6 +148,9 @@ class _Run:
             if checked.rejected is not None:
                 stats.invalid += 1
                 continue
+            if self.unanswerable([checked.sample]):  # e.g. a random Hammer name the format cannot carry
+                stats.ineligible[R.UNANSWERABLE] += 1
+                continue
             samples[i] = checked.sample
             skip.add(i)
             stats.applied += 1
@@ -164,14 +176,16 @@ class _Run:
 
 
 def apply_augmentations(samples: Sequence[Sample], cfg: AugmentationConfig, seed: int, split: str, report: Report,
-                  dedup: Deduplicator, coerce: bool = True, raw_sources: Iterable[str] = ()) -> list[Sample]:
+                        dedup: Deduplicator, coerce: bool = True, raw_sources: Iterable[str] = (),
+                        output_format: str = "answer") -> list[Sample]:
     """The split's samples after every enabled augmentation: originals (possibly masked), then derived ones.
 
     ``dedup`` must already hold every sample of the output (all splits), so that no derived sample
     repeats a prompt on either side; ``raw_sources`` are sources whose ground truth is kept as
-    released (``--toolrl-gt raw``) and are never rewritten.
+    released (``--toolrl-gt raw``) and are never rewritten; every row produced must be answerable by
+    its own reference in ``output_format`` (:mod:`data_prep.answerable`).
     """
-    run = _Run(cfg, seed, split, report, dedup, coerce, raw_sources)
+    run = _Run(cfg, seed, split, report, dedup, coerce, raw_sources, output_format)
     originals = list(samples)
     run.derive("irrelevance", originals, lambda s, rng: irrelevance.relabel(s))
     run.concat_all(originals)

@@ -1,0 +1,60 @@
+"""Only rows their own answer key can answer: the row's ground truth, rendered in the chosen output
+format as a perfect response, must read back as well-formed and an exact AST match (the reward's strict
+part scores 1); otherwise the sample is rejected as ``unanswerable_in_format`` (docs/data.md §5).
+
+Schema validation (:mod:`data_prep.validate`) cannot see this: it depends on the format. Function names
+holding ``=``, ``(``, ``[``, quotes or leading spaces, names Python's parser rewrites (it NFKC-normalises
+identifiers), and references longer than the reward's parse limit
+(:data:`toolzero_verl.core.formats.MAX_RESPONSE_CHARS`) read back wrong or not at all in some formats. A
+row no response can get right only adds noise to training.
+
+>>> from toolzero_verl.core.calls import ToolCall
+>>> from data_prep.sample import Message, Sample
+>>> def sample(function, param):
+...     tool = {"name": function, "description": "", "parameters": {"type": "object",
+...             "properties": {param: {"type": "integer"}}, "required": []}}
+...     return Sample("xlam", "1", (Message("user", "q"),), (tool,), (ToolCall(function, {param: 1}),))
+>>> answer_key_failure(sample("get_weather", "days"), "answer") is None
+True
+>>> answer_key_failure(sample(" get_weather", "days"), "answer")
+'the reference, written in the answer format, reads back as other calls (simple_function_checker:wrong_func_name)'
+>>> answer_key_failure(sample("get_weather", "a=b"), "answer")
+'the reference, written in the answer format, does not parse back (not a Python call list: SyntaxError)'
+>>> answer_key_failure(sample("get_weather", "a=b"), "hermes") is None  # JSON keys can hold any text
+True
+"""
+
+from __future__ import annotations
+
+import json
+
+from toolzero_verl.core.formats import get_format
+from toolzero_verl.core.ground_truth import load_ground_truth
+from toolzero_verl.core.matching import ast_match
+
+from .rows import ground_truth_text
+from .sample import Sample
+
+REFERENCE_THINK = "Let me check the tools."  # what the perfect response thinks; every format takes any text
+CACHE_SIZE = 1 << 16
+_TOOL_STRS: dict = {}  # id(tool) -> (tool, its JSON text); tools are shared between samples
+
+
+def answer_key_failure(sample: Sample, output_format: str, toolrl_gt: str = "json") -> str | None:
+    """None if a response that writes ``sample``'s reference in ``output_format`` is well-formed and an exact
+    match of it; otherwise why not, in one line."""
+    if len(_TOOL_STRS) >= CACHE_SIZE:
+        _TOOL_STRS.clear()
+    text = ground_truth_text(sample, toolrl_gt, _TOOL_STRS)
+    # Read back exactly as the reward reads the stored string (JSON turns tuples into lists, keys into strings).
+    gt = load_ground_truth(json.loads(text) if text.lstrip().startswith("{") else text)
+    fmt = get_format(output_format)
+    response = fmt.render(gt.calls, gt.answer, think=REFERENCE_THINK)
+    parsed = fmt.parse(response, gt.known_names)
+    where = f"the reference, written in the {output_format} format,"
+    if not fmt.format_ok(parsed, gt):
+        return f"{where} is not well-formed when read back ({parsed.error or 'layout'})"
+    if not parsed.parse_ok:
+        return f"{where} does not parse back ({parsed.error})"
+    result = ast_match(parsed.calls, gt)
+    return None if result.ok else f"{where} reads back as other calls ({result.error})"
