@@ -29,28 +29,34 @@ from __future__ import annotations
 import json
 
 from toolzero_verl.core.formats import get_format
-from toolzero_verl.core.ground_truth import load_ground_truth
+from toolzero_verl.core.ground_truth import GroundTruth, derive_possible_answers, load_ground_truth
 from toolzero_verl.core.matching import ast_match
 
-from .rows import ground_truth_text
 from .sample import Sample
 
 REFERENCE_THINK = "Let me check the tools."  # what the perfect response thinks; every format takes any text
-CACHE_SIZE = 1 << 16
-_TOOL_STRS: dict = {}  # id(tool) -> (tool, its JSON text); tools are shared between samples
 
 
-def answer_key_failure(sample: Sample, output_format: str, toolrl_gt: str = "json") -> str | None:
+def stored_reference(sample: Sample) -> GroundTruth:
+    """The ground truth as the reward will read it back from the row (:func:`data_prep.rows.ground_truth`).
+
+    Only the calls, possible answers and answer go through JSON (which turns tuples into lists and keys into
+    strings); the tools are JSON values already, and they make up most of the text.
+    """
+    calls = list(sample.calls)
+    small = {"calls": [c.to_dict() for c in calls], "possible_answers": derive_possible_answers(calls, sample.tools),
+             "answer": sample.answer}
+    stored = json.loads(json.dumps(small, ensure_ascii=False))
+    stored["tools"] = list(sample.tools)
+    return load_ground_truth(stored)
+
+
+def answer_key_failure(sample: Sample, output_format: str) -> str | None:
     """None if a response that writes ``sample``'s reference in ``output_format`` is well-formed and an exact
     match of it; otherwise why not, in one line."""
-    if len(_TOOL_STRS) >= CACHE_SIZE:
-        _TOOL_STRS.clear()
-    text = ground_truth_text(sample, toolrl_gt, _TOOL_STRS)
-    # Read back exactly as the reward reads the stored string (JSON turns tuples into lists, keys into strings).
-    gt = load_ground_truth(json.loads(text) if text.lstrip().startswith("{") else text)
+    gt = stored_reference(sample)
     fmt = get_format(output_format)
-    response = fmt.render(gt.calls, gt.answer, think=REFERENCE_THINK)
-    parsed = fmt.parse(response, gt.known_names)
+    parsed = fmt.parse(fmt.render(gt.calls, gt.answer, think=REFERENCE_THINK), gt.known_names)
     where = f"the reference, written in the {output_format} format,"
     if not fmt.format_ok(parsed, gt):
         return f"{where} is not well-formed when read back ({parsed.error or 'layout'})"

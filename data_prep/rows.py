@@ -111,14 +111,6 @@ def _tool_strs(sample: Sample, cache: dict | None) -> list[str]:
     return out
 
 
-def ground_truth_text(sample: Sample, toolrl_gt: str = "json", cache: dict | None = None) -> str:
-    """The row's ``reward_model.ground_truth``: our JSON, or ToolRL's raw target with ``--toolrl-gt raw``."""
-    toolrl_output = dict(sample.extra).get("toolrl_output") if sample.extra else None
-    if toolrl_gt == "raw" and toolrl_output:
-        return str(toolrl_output)
-    return ground_truth_json(sample, _tool_strs(sample, cache))
-
-
 def row_parts(
     sample: Sample, output_format: str, split: str, index: int, difficulty: float, toolrl_gt: str, cache: dict | None
 ) -> tuple[list[dict[str, str]], str, tuple]:
