@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, CorpusFormatError) as exc:  # ConfigError is a ValueError
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    for warning in report.warnings:
+        print(f"{parser.prog}: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         print(report.table())
         print(f"wrote {report.outputs['train.parquet']} ({report.outputs['train_rows']} rows), "

@@ -15,6 +15,7 @@ Selection is a seeded random subset, kept in input order; the rest is counted as
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Sequence, TypeVar
 
@@ -42,10 +43,16 @@ def parse_mix(spec: str | None) -> dict[str, float]:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or name not in SOURCES:
-            raise ValueError(f"bad --mix entry {part!r}: use a preset {sorted(PRESETS)} or source=count|fraction with source in {SOURCES}")
-        number = float(value)
-        if number < 0:
-            raise ValueError(f"--mix value for {name} must be >= 0")
+            raise ValueError(f"bad --mix entry {part!r}: use a preset {sorted(PRESETS)} or source=count|fraction "
+                             f"with source in {SOURCES}")
+        if name in out:
+            raise ValueError(f"--mix names {name} twice")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"--mix value for {name} must be a number, got {value.strip()!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"--mix value for {name} must be a finite number >= 0, got {value.strip()!r}")
         if number >= 1 and not number.is_integer():
             raise ValueError(f"--mix value for {name}: a count must be an integer, a fraction below 1")
         out[name] = int(number) if number >= 1 or number == 0 else number

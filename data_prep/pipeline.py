@@ -41,6 +41,8 @@ def check_paths(cfg: PrepConfig) -> None:
     for s, path in inputs.items():
         if not os.path.isfile(path):
             raise ValueError(f"--{s}: no such file {path!r}")
+    if cfg.tokenizer is not None and not os.path.isdir(cfg.tokenizer):
+        raise ValueError(f"--tokenizer must be a local directory, got {cfg.tokenizer!r}")
     check_out_path(cfg.out, inputs.values())
     for path in inputs.values():
         check_json_array(path)
@@ -150,6 +152,11 @@ def _run(cfg: PrepConfig, output: OutputSet) -> Report:
         chosen.extend(samples)
 
     train, test = split(chosen, cfg.test_size, cfg.seed)
+    if chosen and not train:
+        report.warn(f"the training split is empty: --test-size {cfg.test_size:g} took all {len(chosen)} selected rows")
+    elif cfg.test_size > 0 and chosen and not test:
+        report.warn(f"the test split is empty: --test-size {cfg.test_size:g} of {len(chosen)} rows is less than "
+                    "one row (or one whole dialogue)")
     t_augment = time.perf_counter()
     if cfg.augmentations.enabled:
         dedup = Deduplicator()  # every prompt of the output, so no derived sample repeats one

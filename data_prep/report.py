@@ -102,6 +102,7 @@ class Report:
     outputs: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     augmentations: dict[str, AugmentationStats] = field(default_factory=dict)  # in application order
+    warnings: list[str] = field(default_factory=list)  # outcomes the user likely did not intend (also on stderr)
 
     def source(self, name: str) -> SourceStats:
         if name not in self.sources:
@@ -114,6 +115,9 @@ class Report:
         if rate is not None:
             self.augmentations[name].rate = rate
         return self.augmentations[name]
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def add_rejection(self, source: str, source_id: str, reason: str, detail: str) -> None:
         self.source(source).reject(reason)
@@ -148,6 +152,7 @@ class Report:
             "rejection_examples": self.examples,
             "conflict_examples": self.conflicts,
             "augmentations": {k: v.to_dict() for k, v in self.augmentations.items()},
+            "warnings": self.warnings,
             "config": self.config,
             "outputs": self.outputs,
             "timings": self.timings,
