@@ -24,12 +24,12 @@ from .convert import Settings, convert_stream, rejection
 from .dedup import Deduplicator
 from .mix import SOURCES, parse_mix, select, target_count
 from .output import OutputSet, check_out_path
-from .tables import TableBuilder
 from .reader import CorpusFormatError, check_json_array, iter_json_array
 from .report import MAX_EXAMPLES, Report
 from .rows import build_prompt
 from .sample import Sample
 from .split import order, split
+from .tables import TableBuilder
 
 
 def check_paths(cfg: PrepConfig) -> None:
@@ -64,7 +64,9 @@ def _named_errors(records: Iterator, path: str) -> Iterator:
         raise CorpusFormatError(f"{path}: {exc}") from None
 
 
-def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None) -> dict[str, list[Sample]]:
+def collect(
+    cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None
+) -> dict[str, list[Sample]]:
     """Convert, validate and deduplicate every input; returns the valid samples per source."""
     dedup = Deduplicator()
     settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw", cfg.output_format)
@@ -103,7 +105,8 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
                             report.conflicts.append(asdict(dup))
                     continue
                 if too_long:
-                    report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG, "prompt exceeds --max-prompt-tokens")
+                    report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG,
+                                         "prompt exceeds --max-prompt-tokens")
                     continue
                 kept[name].append(sample)
     return kept

@@ -172,8 +172,8 @@ class Report:
             lines.append("rejected by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
         if self.augmentations:
             drow = "{:<14}{:>6}{:>10}{:>10}{:>9}{:>9}{:>6}{:>12}"
-            lines += ["", drow.format("augmentation", "rate", "selected", "applied", "derived", "dupes", "bad", "ineligible"),
-                      "-" * 76]
+            head = ("augmentation", "rate", "selected", "applied", "derived", "dupes", "bad", "ineligible")
+            lines += ["", drow.format(*head), "-" * 76]
             for name, d in self.augmentations.items():
                 lines.append(drow.format(name, f"{d.rate:g}", d.selected, d.applied, d.derived, d.duplicates, d.invalid,
                                          sum(d.ineligible.values())))

@@ -25,8 +25,8 @@ from typing import Any
 
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import derive_possible_answers
-
 from toolzero_verl.core.prompt import system_prompt
+
 from .sample import Message, Sample
 
 ABILITY = "tool_call"

@@ -115,7 +115,8 @@ def _parse(text: str) -> TypeInfo:
 
 
 def normalise_type(raw: Any) -> TypeInfo:
-    """Normalise a type as found in a corpus: a string (`int, optional`, `List[int]`) or a list (`["string", "null"]`)."""
+    """Normalise a type as found in a corpus: a string (`int, optional`, `List[int]`) or a list
+    (`["string", "null"]`)."""
     if isinstance(raw, str):
         return _normalise_type_str(raw)  # a few hundred distinct strings: cached
     if isinstance(raw, (list, tuple)):

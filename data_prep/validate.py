@@ -1,7 +1,8 @@
 """Validation of a converted sample: the gold calls must be exactly right against the offered tools.
 
 A row is only written when a response that renders its ground truth scores the maximum strict
-reward, so the gold must pass the same checks the AST matcher applies (docs/rewards.md, "AST-exact matching"): known function,
+reward, so the gold must pass the same checks the AST matcher applies (docs/rewards.md, "AST-exact
+matching"): known function,
 no argument outside the schema, every required parameter present, BFCL-typed values. Gold values
 that are merely spelled loosely are converted first when the conversion is lossless (``"10"`` for
 an integer, ``10001`` for a string, ints inside a float array; see :func:`data_prep.types.coerce_value`);
@@ -75,7 +76,8 @@ def _specs(tool: dict) -> tuple[dict, tuple]:
     for name, prop in (params.get("properties") or {}).items():
         ptype = prop.get("type", "any")
         items = (prop.get("items") or {}).get("type")
-        specs[name] = (ptype, items, bool(prop.get("nullable")), prop.get("enum") or None, _EXACT.get(ptype, frozenset()))
+        exact = _EXACT.get(ptype, frozenset())
+        specs[name] = (ptype, items, bool(prop.get("nullable")), prop.get("enum") or None, exact)
     if len(_SPECS) >= SPEC_CACHE_SIZE:
         _SPECS.clear()
     _SPECS[id(tool)] = (tool, specs, tuple(params.get("required") or ()))
@@ -109,7 +111,8 @@ def validate(sample: Sample, coerce: bool = True, check_calls: bool = True) -> C
     if not sample.calls and not (sample.answer or "").strip():
         return _reject(sample, R.EMPTY_ANSWER, "a no-call target without reference text")
     if not _sample_text_ok(sample):
-        return _reject(sample, R.INVALID_TEXT, "a string holds a lone surrogate (an escape or bytes that are not UTF-8)")
+        return _reject(sample, R.INVALID_TEXT,
+                       "a string holds a lone surrogate (an escape, or bytes that are not UTF-8)")
     if not check_calls:
         return Checked(sample=sample)
     by_name = {t["name"]: t for t in sample.tools} if sample.calls else {}

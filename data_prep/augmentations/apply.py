@@ -39,14 +39,14 @@ import random
 from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
-from . import irrelevance, masking, multi_turn
 from .. import reasons as R
 from ..answerable import answer_key_failure
-from .config import MASKS, AugmentationConfig
 from ..dedup import Deduplicator
 from ..report import Report
 from ..sample import Sample
 from ..validate import validate
+from . import irrelevance, masking, multi_turn
+from .config import MASKS, AugmentationConfig
 
 RAW_GROUND_TRUTH = masking.RAW_GROUND_TRUTH  # ToolRL rows kept with --toolrl-gt raw are never rewritten
 
@@ -113,7 +113,8 @@ class _Run:
             kept += 1
         stats.applied += kept > 0
 
-    def derive(self, augmentation: str, samples: Sequence[Sample], make: Callable[[Sample, random.Random], object]) -> None:
+    def derive(self, augmentation: str, samples: Sequence[Sample],
+               make: Callable[[Sample, random.Random], object]) -> None:
         if self.cfg.rate(augmentation) <= 0:
             return
         for s in samples:

@@ -18,7 +18,8 @@ tool (the dialogue would contradict the tool list).
 >>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> t = lambda n: {"name": n, "description": "", "parameters": {"type": "object", "properties": {}, "required": []}}
->>> s = Sample("xlam", "4", (Message("user", "Weather in Paris?"),), (t("get_weather"), t("news")), (ToolCall("get_weather", {}),))
+>>> s = Sample("xlam", "4", (Message("user", "Weather in Paris?"),), (t("get_weather"), t("news")),
+...            (ToolCall("get_weather", {}),))
 >>> r = relabel(s)
 >>> r.tool_names, r.calls, r.answer, r.source_id
 (('news',), (), '[]', '4#irrelevance')
@@ -31,8 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..sample import Sample
 from ..corpora.xlam import NO_CALL_ANSWER
+from ..sample import Sample
 
 MIN_CONTAINED = 5  # shortest normalised name that counts when contained in another name
 AUGMENTATION = "irrelevance"

@@ -28,7 +28,8 @@ boolean defaults are left unchanged.
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "get_weather", "description": "Weather for a city.", "parameters": {"type": "object",
 ...         "properties": {"city": {"type": "string"}}, "required": ["city"]}}
->>> s = Sample("xlam", "1", (Message("user", "Weather in Paris?"),), (tool,), (ToolCall("get_weather", {"city": "Paris"}),))
+>>> s = Sample("xlam", "1", (Message("user", "Weather in Paris?"),), (tool,),
+...            (ToolCall("get_weather", {"city": "Paris"}),))
 >>> m = apply_renaming(s, tool_zero_renaming(s))
 >>> m.calls[0], m.tools[0]["parameters"]["required"], m.tools[0]["description"]
 (ToolCall(name='func_1', arguments={'param_1': 'Paris'}), ['param_1'], 'Weather for a city.')
@@ -145,10 +146,12 @@ def hammer_renaming(sample: Sample, rng: random.Random, fraction: float = 1.0) -
     params: dict[str, dict[str, str]] = {}
     for tool in sample.tools:
         name = tool["name"]
-        functions[name] = _random_name(rng, HAMMER_FUNCTION_LENGTH, taken_functions) if rng.random() < fraction else name
+        renamed = rng.random() < fraction
+        functions[name] = _random_name(rng, HAMMER_FUNCTION_LENGTH, taken_functions) if renamed else name
         props = _properties(tool)
         taken = set(props)
-        params[name] = {p: (_random_name(rng, HAMMER_PARAM_LENGTH, taken) if rng.random() < fraction else p) for p in props}
+        params[name] = {p: (_random_name(rng, HAMMER_PARAM_LENGTH, taken) if rng.random() < fraction else p)
+                        for p in props}
     return Renaming(functions, params, _perturbed_defaults(sample, rng))
 
 

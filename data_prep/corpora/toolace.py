@@ -28,8 +28,8 @@ from toolzero_verl.core.formats import MAX_RESPONSE_CHARS
 from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls
 
 from .. import reasons as R
-from ..sample import Message, Rejected, Sample
 from ..reader import json_list_items
+from ..sample import Message, Rejected, Sample
 from ..types import tools_from_items
 
 SOURCE = "toolace"

@@ -11,9 +11,11 @@ also skips the gold-vs-schema checks for these rows), so ``reward=toolrl`` can t
 data exactly as released.
 
 >>> rec = {"instruction": "**Available Tools**\\nIn your response, you can use the following tools:\\n"
-...        '1. Name: GetNews\\nDescription: News\\nParameters: {"page": {"description": "", "type": "int", "default": ""}}\\n'
+...        '1. Name: GetNews\\nDescription: News\\n'
+...        'Parameters: {"page": {"description": "", "type": "int", "default": ""}}\\n'
 ...        "\\n**Steps for Each Turn**\\n", "input": "**Dialogue Records History**\\n<user> News please </user>",
-...        "output": '<think> x </think>\\n<tool_call>\\n{"name": "GetNews", "parameters": {"page": "1"}}\\n</tool_call>'}
+...        "output": '<think> x </think>\\n<tool_call>\\n{"name": "GetNews", "parameters": {"page": "1"}}'
+...                  '\\n</tool_call>'}
 >>> s = convert_record(rec, 0)
 >>> s.query, s.calls[0].arguments, s.tools[0]["parameters"]["properties"]["page"]["type"]
 ('News please', {'page': '1'}, 'integer')

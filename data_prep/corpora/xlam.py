@@ -21,8 +21,8 @@ from typing import Any, Mapping
 from toolzero_verl.core.calls import ToolCall
 
 from .. import reasons as R
-from ..sample import Message, Rejected, Sample
 from ..reader import json_list_items
+from ..sample import Message, Rejected, Sample
 from ..types import flat_tool, tools_from_items
 
 # What a no-call xLAM-schema record (Hammer's irrelevance rows) expects the model to answer:

@@ -18,8 +18,8 @@ from toolzero_verl import compute_score
 from toolzero_verl.core.formats import FORMATS, MAX_RESPONSE_CHARS, get_format
 from toolzero_verl.core.ground_truth import load_ground_truth
 
-ODD_FUNCTIONS = ["get_weather", "f=g", "f(x", "f[0]", 'say"hi', "it's", " lead", "trail ", "\ufb01nd", "\uff26oo", "a.b",
-                 "x y", "f)", "ok(a=1)"]
+ODD_FUNCTIONS = ["get_weather", "f=g", "f(x", "f[0]", 'say"hi', "it's", " lead", "trail ", "\ufb01nd", "\uff26oo",
+                 "a.b", "x y", "f)", "ok(a=1)"]
 ODD_PARAMS = ["city", "a=b", "", " p", "\ufb01le", "x'y", 'q"r', "a b", "class"]
 
 

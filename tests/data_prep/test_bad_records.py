@@ -33,7 +33,8 @@ def xlam_text(i: int, *, query: str | None = None, answers: str | None = None, t
               extra: str = "") -> str:
     """One xLAM record as JSON text (so hostile text can be spliced in verbatim)."""
     q = json.dumps(query if query is not None else f"Weather in city number {i}?")
-    a = json.dumps(answers if answers is not None else json.dumps([{"name": "get_weather", "arguments": {"city": f"C{i}"}}]))
+    gold = json.dumps([{"name": "get_weather", "arguments": {"city": f"C{i}"}}])
+    a = json.dumps(answers if answers is not None else gold)
     t = json.dumps(tools if tools is not None else json.dumps([TOOL]))
     return f'{{"id": {i}, "query": {q}, "answers": {a}, "tools": {t}{extra}}}'
 
@@ -60,11 +61,12 @@ HOSTILE_XLAM = {
     "deep type string": (xlam_text(1, tools=json.dumps([{**TOOL, "parameters": {"city": {
         "type": "List[" * 5000 + "str" + "]" * 5000}}}])), R.TOO_DEEP),
     "deep gold value": (xlam_text(1, tools=json.dumps([{**TOOL, "parameters": {"city": {"type": "Any"}}}]),
-                                  answers=json.dumps([{"name": "get_weather", "arguments": {"city": json.loads(deep(100))}}])),
+                                  answers=json.dumps([{"name": "get_weather",
+                                                       "arguments": {"city": json.loads(deep(100))}}])),
                         R.TOO_DEEP),
     "lone surrogate escape": (xlam_text(1).replace("Weather in", "Weather \\ud800 in"), R.INVALID_TEXT),
-    "lone surrogate inside answers": (xlam_text(1, answers='[{"name": "get_weather", "arguments": {"city": "\\udfff"}}]'),
-                                      R.INVALID_TEXT),
+    "lone surrogate inside answers": (
+        xlam_text(1, answers='[{"name": "get_weather", "arguments": {"city": "\\udfff"}}]'), R.INVALID_TEXT),
     "huge integer": (xlam_text(1).replace('"id": 1', '"id": ' + "9" * 5000), R.MALFORMED_RECORD),
     "invalid JSON in a record": ('{"id": 1, "query": tru, "answers": "[]"}', R.MALFORMED_RECORD),
 }
@@ -103,8 +105,8 @@ def test_hostile_toolace_record(tmp_path, case):
         bad, reason = toolace_record(1, system="Here is a list of functions in JSON format that you can invoke:\n"
                                      + deep()), R.TOO_DEEP
     elif case == "non-string from":
-        bad, reason = toolace_record(1, turns=[{"from": ["user"], "value": "hi"},
-                                               {"from": "assistant", "value": "[Get Weather(city=\"x\")]"}]), R.MALFORMED_RECORD
+        turns = [{"from": ["user"], "value": "hi"}, {"from": "assistant", "value": '[Get Weather(city="x")]'}]
+        bad, reason = toolace_record(1, turns=turns), R.MALFORMED_RECORD
     elif case == "deep from":
         bad, reason = toolace_record(1).replace('"from": "user"', f'"from": {deep()}', 1), R.TOO_DEEP
     else:
@@ -119,7 +121,8 @@ def test_hostile_toolace_record(tmp_path, case):
 def toolrl_record(call_line: str) -> str:
     return json.dumps({
         "instruction": "**Available Tools**\nIn your response, you can use the following tools:\n1. Name: f\n"
-        'Description: d\nParameters: {"x": {"description": "", "type": "int", "default": ""}}\n\n**Steps for Each Turn**\n',
+        'Description: d\nParameters: {"x": {"description": "", "type": "int", "default": ""}}\n'
+        "\n**Steps for Each Turn**\n",
         "input": "**Dialogue Records History**\n<user> please call f </user>" + "<user>" * 50_000,
         "output": f"<think> ok </think>\n<tool_call>\n{call_line}\n</tool_call>"})
 
@@ -133,8 +136,8 @@ def test_hostile_toolrl_record(tmp_path):
 
 def test_the_cli_writes_the_good_records_and_exits_0(tmp_path):
     path = tmp_path / "xlam.json"
-    path.write_text("[" + ",".join([xlam_text(0), HOSTILE_XLAM["deep record"][0], HOSTILE_XLAM["lone surrogate escape"][0],
-                                    xlam_text(3)]) + "]")
+    bad = [HOSTILE_XLAM["deep record"][0], HOSTILE_XLAM["lone surrogate escape"][0]]
+    path.write_text("[" + ",".join([xlam_text(0), *bad, xlam_text(3)]) + "]")
     res = subprocess.run([sys.executable, "-m", "data_prep", "--xlam", str(path), "--out", str(tmp_path / "o"),
                           "--test-size", "0", "--no-progress"], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stderr
@@ -168,7 +171,8 @@ def test_reader_skips_a_record_too_large_with_bounded_reads():
             return super().read(n)
 
     huge = '{"blob": "' + "x" * 200_000 + '"}'
-    items = list(iter_json_array(Counting(f'[{{"a": 1}}, {huge}, {{"b": 2}}]'), chunk_chars=1000, max_record_chars=50_000))
+    text = f'[{{"a": 1}}, {huge}, {{"b": 2}}]'
+    items = list(iter_json_array(Counting(text), chunk_chars=1000, max_record_chars=50_000))
     assert items[0] == {"a": 1} and items[2] == {"b": 2}
     assert items[1] == BadRecord(R.RECORD_TOO_LARGE, "longer than 50000 characters")
     assert Counting.largest <= 2 * 50_000  # memory stays bounded while skipping

@@ -69,7 +69,8 @@ def test_augmentation_options_are_typed():
 def test_a_test_split_that_takes_everything_is_warned_about(tmp_path):
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, "-m", "data_prep", "--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(out),
-                          "--test-size", "100000", "--no-progress", "--quiet"], capture_output=True, text=True, cwd=REPO)
+                          "--test-size", "100000", "--no-progress", "--quiet"],
+                         capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stderr
     assert "toolzero-prep: warning: the training split is empty" in res.stderr
     report = json.loads((out / "report.json").read_text())

@@ -183,7 +183,8 @@ def test_bad_out_exits_2_before_any_work(tmp_path, monkeypatch, kind):
     with pytest.raises(ValueError, match="--out"):
         run(PrepConfig(out=str(out), xlam=str(EXAMPLE_FILES["xlam"]), progress=False))
     res = _cli("--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(out))
-    assert res.returncode == 2 and res.stderr.startswith("toolzero-prep: error: --out") and len(res.stderr.splitlines()) == 1
+    assert res.returncode == 2 and res.stderr.startswith("toolzero-prep: error: --out")
+    assert len(res.stderr.splitlines()) == 1
     if kind == "foreign":
         assert (out / "my_notes.txt").read_text() == "keep me"
 
