@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import json
+import math
 
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import GroundTruth, derive_possible_answers, load_ground_truth
@@ -40,15 +41,45 @@ REFERENCE_THINK = "Let me check the tools."  # what the perfect response thinks;
 def stored_reference(sample: Sample) -> GroundTruth:
     """The ground truth as the reward will read it back from the row (:func:`data_prep.rows.ground_truth`).
 
-    Only the calls, possible answers and answer go through JSON (which turns tuples into lists and keys into
-    strings); the tools are JSON values already, and they make up most of the text.
+    Only the calls, possible answers and answer can change on the way through JSON (tuples become lists,
+    keys become strings); the tools are JSON values already, and they make up most of the text. Values that
+    are JSON already (the common case) come back unchanged, so they skip the round trip.
     """
     calls = list(sample.calls)
     small = {"calls": [c.to_dict() for c in calls], "possible_answers": derive_possible_answers(calls, sample.tools),
              "answer": sample.answer}
-    stored = json.loads(json.dumps(small, ensure_ascii=False))
+    stored = small if _json_stable(small) else json.loads(json.dumps(small, ensure_ascii=False))
     stored["tools"] = list(sample.tools)
     return load_ground_truth(stored)
+
+
+_SCALARS = (str, bool, type(None))
+# Python refuses to print ints over 4,300 digits (sys.get_int_max_str_digits), so json.dumps fails on them.
+_PRINTABLE_INT = 10**4000
+
+
+def _json_stable(value: object) -> bool:
+    """Does ``json.loads(json.dumps(value))`` give ``value`` back, with the same types? (Only lists, dicts with
+    string keys, and scalars; floats finite; ints printable.)"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if not all(type(k) is str for k in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is int:
+            if not -_PRINTABLE_INT < item < _PRINTABLE_INT:
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
 
 
 def answer_key_failure(sample: Sample, output_format: str) -> str | None:

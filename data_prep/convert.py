@@ -52,8 +52,8 @@ CONVERTERS: dict[str, Callable[[Any, int, Settings], tuple[int, list]]] = {
 def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[int, list[Checked]]:
     """One raw record -> ``(candidates, [Checked, ...])`` (a rejection is a Checked with ``rejected``).
 
-    A record that fails as a whole counts as one candidate, rejected (as a ToolACE dialogue that
-    cannot be read at all does)."""
+    A record whose conversion fails counts as one candidate, rejected (as a ToolACE dialogue that cannot
+    be read at all does); a sample whose checks fail is rejected alone."""
     try:
         converter = CONVERTERS[source]
     except KeyError:
@@ -62,12 +62,21 @@ def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[
         return 1, [Checked(rejected=Rejected(source, str(index), rec.reason, rec.detail))]
     try:
         n, items = converter(rec, index, settings)
-        raw = source == "toolrl" and settings.toolrl_raw
-        return n, [Checked(rejected=it) if isinstance(it, Rejected) else check(it, settings, raw) for it in items]
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - the policy: a hostile record is rejected, the run goes on
         return 1, [Checked(rejected=rejection(source, str(index), exc))]
+    raw = source == "toolrl" and settings.toolrl_raw
+    return n, [Checked(rejected=it) if isinstance(it, Rejected) else _checked(it, settings, raw) for it in items]
+
+
+def _checked(sample: Sample, settings: Settings, raw: bool) -> Checked:
+    try:
+        return check(sample, settings, raw)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one sample (one turn of a dialogue) is rejected, not the record
+        return Checked(rejected=rejection(sample.source, sample.source_id, exc))
 
 
 def check(sample: Sample, settings: Settings, raw: bool = False) -> Checked:

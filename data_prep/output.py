@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import secrets
 import socket
 import stat
@@ -217,12 +218,10 @@ def recover(target: Path) -> None:
     """Clean up after killed runs into ``target`` (call with the parent locked): if ``target`` is missing
     because a run was killed between its two renames, put the newest complete set back; then remove
     every leftover set directory whose run is gone."""
-    prefix = f".{target.name}{TAG}"
     dead = []
     for entry in sorted(os.scandir(target.parent), key=lambda e: e.name):
         path = Path(entry.path)
-        if entry.name.startswith(prefix) and path.suffix in (STAGING, SEALED, ASIDE) and entry.is_dir(
-                follow_symlinks=False) and not _alive(path):
+        if _owner(path, target) is not None and entry.is_dir(follow_symlinks=False) and not _alive(path, target):
             dead.append(path)
     if not target.exists():
         for suffix in (SEALED, ASIDE):  # the new set if it was sealed, else the old one
@@ -250,17 +249,25 @@ def remove_set_dir(path: Path) -> None:
         pass  # not empty: someone else's file; left for a person to look at
 
 
-def _alive(path: Path) -> bool:
+_SET_DIR = re.compile(r"(?P<host>[^-/]+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?:tmp|new|old)")
+
+
+def _owner(path: Path, target: Path) -> tuple[str, int] | None:
+    """``(host, pid)`` of the run that made ``path`` if it is a set directory for ``target``, else None."""
+    prefix = f".{target.name}{TAG}"
+    m = _SET_DIR.fullmatch(path.name[len(prefix):]) if path.name.startswith(prefix) else None
+    return (m["host"], int(m["pid"])) if m else None
+
+
+def _alive(path: Path, target: Path) -> bool:
     """Is the run that made ``path`` still running? (It holds a lock on the directory.)"""
     try:
         fd = _lock_dir(path, block=False)
     except BlockingIOError:
         return True
     except OSError:  # no flock on this filesystem: judge by the host and pid in the name
-        host, pid, _ = (path.name.split(TAG, 1)[1][: -len(path.suffix)].rsplit("-", 2) + ["", ""])[:3]
-        if host != _host() or not pid.isdigit():
-            return True  # another machine's run, or not a name of ours: never ours to delete
-        return _pid_alive(int(pid))
+        host, pid = _owner(path, target)
+        return host != _host() or _pid_alive(pid)  # another machine's run is never ours to delete
     os.close(fd)  # dead: its lock was free (we held it only to ask)
     return False
 

@@ -88,9 +88,10 @@ def test_bytes_that_are_not_utf8_reject_one_record(tmp_path):
     assert rejected(report, "xlam") == {R.INVALID_TEXT: 1} and len(written) == 2
 
 
-def toolace_record(i: int, system: str | None = None, turns: list | None = None) -> str:
+def toolace_record(i: int, system: str | None = None, turns: list | None = None, days: bool = False) -> str:
+    properties = {"city": {"type": "string", "description": ""}, "days": {"type": "int", "description": ""}}
     tools = [{"name": "Get Weather", "description": "", "parameters": {
-        "type": "dict", "properties": {"city": {"type": "string", "description": ""}}, "required": ["city"]}}]
+        "type": "dict", "properties": properties, "required": ["days"] if days else ["city"]}}]
     return json.dumps({
         "system": system if system is not None else "Here is a list of functions in JSON format that you can invoke:\n"
         + json.dumps(tools) + ". \n",
@@ -99,7 +100,18 @@ def toolace_record(i: int, system: str | None = None, turns: list | None = None)
             {"from": "assistant", "value": f'[Get Weather(city="C{i}")]'}]})
 
 
-@pytest.mark.parametrize("case", ["deep system prompt", "non-string from", "deep from", "huge call text"])
+def test_a_bad_turn_rejects_itself_and_what_depends_on_it(tmp_path):
+    """An unprintable integer in turn 1 rejects turn 1, and turn 3 whose history holds that call; the other
+    record is written."""
+    turns = [{"from": "user", "value": "hi"}, {"from": "assistant", "value": f"[Get Weather(days=0x{'f' * 5000})]"},
+             {"from": "user", "value": "and Paris?"}, {"from": "assistant", "value": "[Get Weather(days=2)]"}]
+    report, written = convert(tmp_path, "toolace", [toolace_record(0), toolace_record(1, turns=turns, days=True)])
+    assert report.sources["toolace"].read == 3 and rejected(report, "toolace") == {R.MALFORMED_RECORD: 2}
+    assert [r["extra_info"]["source_id"] for r in written] == ["0:1"]
+
+
+@pytest.mark.parametrize("case", ["deep system prompt", "non-string from", "deep from", "huge call text",
+                                  "unprintable integer"])
 def test_hostile_toolace_record(tmp_path, case):
     if case == "deep system prompt":
         bad, reason = toolace_record(1, system="Here is a list of functions in JSON format that you can invoke:\n"
@@ -109,6 +121,10 @@ def test_hostile_toolace_record(tmp_path, case):
         bad, reason = toolace_record(1, turns=turns), R.MALFORMED_RECORD
     elif case == "deep from":
         bad, reason = toolace_record(1).replace('"from": "user"', f'"from": {deep()}', 1), R.TOO_DEEP
+    elif case == "unprintable integer":  # a hex literal parses; printing it (JSON) would fail at the write
+        bad, reason = toolace_record(1, turns=[{"from": "user", "value": "hi"},
+                                               {"from": "assistant", "value": f"[Get Weather(days=0x{'f' * 5000})]"}],
+                                     days=True), R.MALFORMED_RECORD
     else:
         huge = "[Get Weather(city=\"" + "x" * 100_000 + "\")]"
         bad, reason = toolace_record(1, turns=[{"from": "user", "value": "hi"},

@@ -208,3 +208,15 @@ def test_a_symlinked_out_stays_a_link(tmp_path):
     link.symlink_to(real)
     write_outputs(link, {"train.parquet": rows(3), "test.parquet": rows(3)}, {"n": 3})
     assert link.is_symlink() and set_size(real) == 3
+
+
+def test_recovery_only_touches_its_own_out(tmp_path):
+    """A killed run's complete set for another --out whose name starts alike is never adopted or removed."""
+    other = tmp_path / "a.toolzero-prep-b"
+    write_outputs(other, {"train.parquet": rows(1), "test.parquet": rows(1)}, {"n": 1})
+    stray = tmp_path / f".{other.name}{TAG}host-1-0123abcd.new"  # a sealed set of "other", its run gone
+    stray.mkdir()
+    OutputSet(tmp_path / "a").close()
+    assert stray.is_dir() and os.listdir(tmp_path / "a") == [] and set_size(other) == 1
+    OutputSet(other).close()  # its own next run does clean it up
+    assert not stray.exists() and set_size(other) == 1
