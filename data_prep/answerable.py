@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 
+from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import GroundTruth, derive_possible_answers, load_ground_truth
 from toolzero_verl.core.matching import ast_match
@@ -41,14 +42,18 @@ REFERENCE_THINK = "Let me check the tools."  # what the perfect response thinks;
 def stored_reference(sample: Sample) -> GroundTruth:
     """The ground truth as the reward will read it back from the row (:func:`data_prep.rows.ground_truth`).
 
-    Only the calls, possible answers and answer can change on the way through JSON (tuples become lists,
-    keys become strings); the tools are JSON values already, and they make up most of the text. Values that
-    are JSON already (the common case) come back unchanged, so they skip the round trip.
+    Only the calls and possible answers can change on the way through JSON (tuples become lists, keys
+    become strings); the tools are JSON values already, and they make up most of the text. Values that are
+    JSON already (the common case) come back unchanged, so they skip the round trip.
     """
     calls = list(sample.calls)
-    small = {"calls": [c.to_dict() for c in calls], "possible_answers": derive_possible_answers(calls, sample.tools),
-             "answer": sample.answer}
-    stored = small if _json_stable(small) else json.loads(json.dumps(small, ensure_ascii=False))
+    possible = derive_possible_answers(calls, sample.tools)
+    if _json_stable([[dict(c.arguments) for c in calls], possible]):
+        # What load_ground_truth builds from these very values, without re-checking our own output.
+        return GroundTruth(tuple(ToolCall(c.name, dict(c.arguments)) for c in calls), tuple(sample.tools),
+                           tuple(possible), sample.answer)
+    small = {"calls": [c.to_dict() for c in calls], "possible_answers": possible, "answer": sample.answer}
+    stored = json.loads(json.dumps(small, ensure_ascii=False))
     stored["tools"] = list(sample.tools)
     return load_ground_truth(stored)
 
