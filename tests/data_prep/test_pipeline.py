@@ -170,6 +170,7 @@ def test_difficulty_order(tmp_path):
     assert [r["extra_info"]["index"] for r in rows(tmp_path, "train")] == list(range(len(diffs)))
 
 
+@pytest.mark.verl  # a transformers tokenizer
 def test_prompt_length_filter(tmp_path, tiny_tokenizer):
     report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), progress=False,
                             max_prompt_tokens=600, tokenizer=str(tiny_tokenizer)))

@@ -53,6 +53,7 @@ def test_history_rendered_in_the_output_format(fmt):
     assert "It is 20C." in row["prompt"][4]["content"]
 
 
+@pytest.mark.verl
 @pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
 def test_rlhf_dataset_loads_every_row(tmp_path, tiny_tokenizer, fmt):
     from omegaconf import OmegaConf
