@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pyarrow.parquet as pq
 import pytest
@@ -189,15 +191,24 @@ def test_bad_out_exits_2_before_any_work(tmp_path, monkeypatch, kind):
         assert (out / "my_notes.txt").read_text() == "keep me"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def _make_read_only(path: Path) -> Callable[[], None]:
+    """Make ``path`` unwritable even for root (the immutable attribute; a plain chmod for other users)."""
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        return lambda: path.chmod(0o755)
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+        pytest.fail("running as root without a working `chattr +i`: cannot make a directory read-only here")
+    return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
 def test_read_only_out_exits_2(tmp_path):
     out = tmp_path / "ro"
     out.mkdir()
-    out.chmod(0o555)
+    restore = _make_read_only(out)
     try:
         res = _cli("--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(out))
     finally:
-        out.chmod(0o755)
+        restore()
     assert res.returncode == 2 and "not writable" in res.stderr
 
 
