@@ -11,7 +11,7 @@
 5. Print a short summary.
 
 Everything runs offline: the tokenizer verl needs is built on the spot
-(:mod:`toolzero_verl.tiny_tokenizer`). verl is imported inside the functions.
+(:mod:`toolzero_verl.testing.tiny_tokenizer`). verl is imported inside the functions.
 
 Run: ``bash scripts/demo.sh`` (sets up the environment first) or ``python -m toolzero_verl.demo --out demo_out``.
 """
@@ -235,7 +235,7 @@ def dry_run_recipe(recipe: Path, data_dir: Path, log: Path) -> tuple[int, list[s
 def run(out_dir: Path, steps: Sequence[int] = DEMO_STEPS, dry_run: bool = True) -> dict:
     """The whole demo; returns what it measured (used by the tests)."""
     from .preflight import compose
-    from .tiny_tokenizer import build_tiny_tokenizer
+    from .testing.tiny_tokenizer import build_tiny_tokenizer
 
     t0 = time.time()
     out_dir = Path(out_dir)

@@ -35,7 +35,7 @@ WEATHER_GT = {"calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory) -> str:
     """Directory of a byte-level BPE tokenizer trained offline; doubles as ``actor_rollout_ref.model.path``."""
-    from toolzero_verl.tiny_tokenizer import build_tiny_tokenizer
+    from toolzero_verl.testing.tiny_tokenizer import build_tiny_tokenizer
 
     path = tmp_path_factory.mktemp("tiny_tok")
     build_tiny_tokenizer(path)

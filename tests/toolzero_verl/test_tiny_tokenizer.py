@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
-from toolzero_verl.tiny_tokenizer import SPECIAL_TOKENS, build_tiny_tokenizer
+from toolzero_verl.testing.tiny_tokenizer import SPECIAL_TOKENS, build_tiny_tokenizer
 
 
 @pytest.fixture(scope="module")
