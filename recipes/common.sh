@@ -10,6 +10,11 @@
 #   SKIP_PREFLIGHT=1  launch without the checks (not recommended)
 # The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
 # in the interpreter that will train.
+#
+# Set by a recipe after sourcing this file (not by the environment):
+#   PREFLIGHT_DEVICE=cpu  the launch check verifies the CPU end-to-end tier's set-up (platform shim, one
+#                         logical GPU, vLLM's CPU build) instead of counting GPUs (recipes/cpu_tiny.sh)
+#   LAUNCH_ENV=(K=V ...)  environment of the launch; the check runs with it too
 
 set -euo pipefail
 
@@ -17,6 +22,8 @@ TOOLZERO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Lets `python3 -m toolzero_verl.preflight` work from a clone that is not pip-installed (the plugin
 # check will then say how to install it).
 export PYTHONPATH="$TOOLZERO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+PREFLIGHT_DEVICE=gpu
+LAUNCH_ENV=()
 
 preflight() {
     if [[ "${PRINT_ARGS:-0}" == 1 ]]; then
@@ -29,7 +36,7 @@ preflight() {
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! python3 -m toolzero_verl.preflight check -- "$@"; then
+    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.preflight check --device "$PREFLIGHT_DEVICE" -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi
