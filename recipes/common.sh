@@ -36,7 +36,7 @@ preflight() {
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.preflight check --device "$PREFLIGHT_DEVICE" -- "$@"; then
+    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi

@@ -16,7 +16,7 @@ our scorer, prints the effective config (algorithm, data, actor, rollout, reward
 files exist and carry our ground-truth schema, the model path is usable, enough GPUs are visible for
 the parallel sizes, the ``toolzero`` reward manager is registered in *this* Python, and the training
 total is set when a schedule needs it. Each failure prints one actionable line; nothing is started.
-``check --device cpu`` (the CPU end-to-end tier, ``recipes/cpu_tiny.sh``) replaces the GPU checks by
+``--device cpu check`` (the CPU end-to-end tier, ``recipes/cpu_tiny.sh``) replaces the GPU checks by
 the CPU set-up checks of :func:`check_cpu`.
 
 verl, torch and ray are imported inside the functions, so ``import toolzero_verl.preflight`` is cheap.
@@ -383,7 +383,7 @@ CPU_PLATFORM_MODULE = "toolzero_verl.testing.cpu_platform"  # the CPU tier's ver
 
 def check_cpu(cfg, environ=None) -> list[Problem]:
     """The CPU end-to-end tier's set-up (docs/verl.md): verl's trainer on the CPU platform shim, one
-    logical GPU, vLLM's CPU build. Used instead of :func:`check_gpus` by ``check --device cpu``."""
+    logical GPU, vLLM's CPU build. Used instead of :func:`check_gpus` by ``--device cpu check``."""
     import importlib.metadata
 
     env = os.environ if environ is None else environ

@@ -197,5 +197,5 @@ def test_failed_preflight_never_starts_main_ppo(tmp_path):
     assert "[gpus] no CUDA GPU visible" in out.stderr
     assert "not launching" in out.stderr
     calls = log.read_text().splitlines()
-    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.preflight check --device gpu -- ")
+    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.preflight --device gpu check -- ")
     assert "verl.trainer.main_ppo" not in log.read_text()
