@@ -52,6 +52,8 @@ ARGS=(
     actor_rollout_ref.model.enable_gradient_checkpointing=False
     +actor_rollout_ref.model.override_config.attn_implementation=sdpa   # no flash-attn on CPU
     actor_rollout_ref.actor.strategy=fsdp2                 # FSDP1 asks for a CUDA device handle
+    +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32   # bf16 matmuls: ~10x slower on CPUs without bf16 instructions
+    actor_rollout_ref.actor.fsdp_config.use_torch_compile=False
     actor_rollout_ref.actor.optim.lr="$LR"
     actor_rollout_ref.actor.use_kl_loss=False
     actor_rollout_ref.actor.entropy_coeff=0                # so grad_norm > 0 comes from the policy gradient
@@ -59,6 +61,8 @@ ARGS=(
     actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=8
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=8
     actor_rollout_ref.rollout.name=vllm
+    actor_rollout_ref.rollout.dtype=float32                # as the actor: rollout and actor log-probs agree
+    actor_rollout_ref.rollout.agent.num_workers=1          # default 8 agent-loop processes, each importing vLLM
     actor_rollout_ref.rollout.n="$ROLLOUT_N"
     actor_rollout_ref.rollout.temperature="$TEMPERATURE"
     actor_rollout_ref.rollout.tensor_model_parallel_size=1
@@ -88,6 +92,7 @@ ARGS+=(
     trainer.logger='["console","file"]'
     ray_kwargs.ray_init.num_cpus=16                        # TransferQueue actors each reserve a CPU
     +ray_kwargs.ray_init.num_gpus=1                        # verl schedules workers on Ray GPUs only
+    +ray_kwargs.ray_init.include_dashboard=False
     transfer_queue.backend.SimpleStorage.num_data_storage_units=1
 )
 RUN_ID="cpu_tiny_$$_$(date +%s)"
@@ -126,7 +131,7 @@ kill_run_processes() {   # every process whose environment carries this run's ma
         fi
     done
     if ((${#pids[@]})); then
-        echo "==> killing ${#pids[@]} leftover process(es) of run $RUN_ID" >&2
+        echo "==> killing ${#pids[@]} leftover process(es) of run $RUN_ID:" $(ps -o comm= -p "${pids[@]}") >&2
         kill -9 "${pids[@]}" 2>/dev/null || true
     fi
 }

