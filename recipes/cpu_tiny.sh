@@ -28,6 +28,8 @@ TEMPERATURE=${TEMPERATURE:-0.8}                        # Tool Zero
 LR=${LR:-5e-5}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-1024}           # example prompts: ~350-810 tokens with the tiny tokenizer
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-128}        # reference answers: at most ~80 tokens
+REWARD=${REWARD:-gg_grpo}                              # gg_grpo | toolrl | binary
+OUTPUT_FORMAT=${OUTPUT_FORMAT:-answer}                 # also the format the tiny model is warm-started on
 KAPPA=${KAPPA:-1.0}                                    # steep: σ = 0.27, 0.50, 0.73 at steps 1-3
 MIDPOINT=${MIDPOINT:-2}
 WARM_START_STEPS=${WARM_START_STEPS:-60}               # 0 = random model (equal rewards, pg_loss 0)
@@ -72,7 +74,11 @@ ARGS=(
     actor_rollout_ref.rollout.enforce_eager=True
     reward.num_workers=1
 )
-reward_args gg_grpo answer schedule=sigmoid kappa="$KAPPA" midpoint="$MIDPOINT"
+if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
+    reward_args "$REWARD" "$OUTPUT_FORMAT" schedule=sigmoid kappa="$KAPPA" midpoint="$MIDPOINT"
+else
+    reward_args "$REWARD" "$OUTPUT_FORMAT"
+fi
 ARGS+=(
     "${REWARD_ARGS[@]}"
     trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.sampler
@@ -112,12 +118,12 @@ if [[ "${PRINT_ARGS:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
         python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
             --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
             --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
-            --output-format answer --out "$DATA_DIR" --no-progress --quiet >&2
+            --output-format "$OUTPUT_FORMAT" --out "$DATA_DIR" --no-progress --quiet >&2
     fi
     if [[ ! -f "$MODEL_DIR/config.json" ]]; then
         echo "==> building the tiny model in $MODEL_DIR (warm start: $WARM_START_STEPS steps)" >&2
         python3 -m toolzero_verl.testing.tiny_model --data "$DATA_DIR/train.parquet" "$DATA_DIR/test.parquet" \
-            --out "$MODEL_DIR" --steps "$WARM_START_STEPS" --seed "$SEED" >&2
+            --out "$MODEL_DIR" --steps "$WARM_START_STEPS" --seed "$SEED" --output-format "$OUTPUT_FORMAT" >&2
     fi
 fi
 
@@ -136,15 +142,19 @@ kill_run_processes() {   # every process whose environment carries this run's ma
     fi
 }
 
-exec 9>"$E2E_LOCK"
-echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
-flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; exit 1; }
-trap kill_run_processes EXIT
-rm -f "$RUN_DIR/metrics.jsonl"
-status=0
-env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
-    python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@" 9>&- || status=$?
-if ((status == 124 || status == 137)); then
-    echo "==> main_ppo did not finish within E2E_TIMEOUT=$E2E_TIMEOUT s (exit $status); killed" >&2
-fi
-exit "$status"
+launch() {   # a function, called on the script's last line: editing this file mid-run cannot derail bash
+    local status=0
+    exec 9>"$E2E_LOCK"
+    echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
+    flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; return 1; }
+    trap kill_run_processes EXIT
+    rm -f "$RUN_DIR/metrics.jsonl"
+    env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
+        python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@" 9>&- || status=$?
+    if ((status == 124 || status == 137)); then
+        echo "==> main_ppo did not finish within E2E_TIMEOUT=$E2E_TIMEOUT s (exit $status); killed" >&2
+    fi
+    return "$status"
+}
+
+launch "$@"; exit $?

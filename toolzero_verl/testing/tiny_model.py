@@ -65,11 +65,11 @@ class Pair:
     ground_truth: str
 
 
-def reference_pairs(parquet_files: Sequence[str | Path]) -> list[Pair]:
-    """(prompt, reference answer) for every row of toolzero-prep parquet files written with ``--output-format answer``."""
+def reference_pairs(parquet_files: Sequence[str | Path], output_format: str = OUTPUT_FORMAT) -> list[Pair]:
+    """(prompt, reference answer rendered in ``output_format``) for every row of toolzero-prep parquet files."""
     import pandas as pd
 
-    fmt = get_format(OUTPUT_FORMAT)
+    fmt = get_format(output_format)
     pairs = []
     for path in parquet_files:
         for row in pd.read_parquet(path).itertuples():
@@ -157,7 +157,8 @@ def warm_start(model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 
     return losses
 
 
-def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: float = 0.8, max_new_tokens: int = 128, seed: int = 0) -> dict:
+def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: float = 0.8, max_new_tokens: int = 128,
+                 seed: int = 0, output_format: str = OUTPUT_FORMAT) -> dict:
     """Sample ``n`` answers per prompt; count exact (AST-exact), well-formed and broken ones, and the
     prompts whose ``n`` GG-GRPO scores (at σ = 0.5) are not all equal."""
     import torch
@@ -177,7 +178,7 @@ def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: f
         for seq in out[:, prompt["input_ids"].shape[1]:]:
             text = tokenizer.decode(seq, skip_special_tokens=True)
             result = compute_score("check", text, pair.ground_truth, {"split": "train", "global_steps": 0},
-                                   output_format=OUTPUT_FORMAT, kappa=1.0, midpoint=0)
+                                   output_format=output_format, kappa=1.0, midpoint=0)
             scores.append(result["score"])
             counts["exact" if result["ast"] == 1.0 else "well_formed" if result["format"] == 1.0 else "broken"] += 1
         counts["groups_with_varied_scores"] += max(scores) != min(scores)
@@ -185,7 +186,7 @@ def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: f
 
 
 def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_STEPS, lr: float = 3e-3, seed: int = 0,
-          size: ModelSize = ModelSize(), check: int = 0, threads: int = THREADS) -> dict:
+          size: ModelSize = ModelSize(), check: int = 0, threads: int = THREADS, output_format: str = OUTPUT_FORMAT) -> dict:
     """Tokenizer + model (+ warm start) into ``out``; returns what ``warm_start.json`` records."""
     import torch
 
@@ -193,19 +194,19 @@ def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_S
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    pairs = reference_pairs(data)
+    pairs = reference_pairs(data, output_format)
     tokenizer = build_tokenizer(out, pairs)
     model = build_model(tokenizer, size, seed)
     losses = warm_start(model, tokenizer, pairs, steps, lr, seed) if steps else []
     model.save_pretrained(out)
     info = {
-        "rows": len(pairs), "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
+        "rows": len(pairs), "output_format": output_format, "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
         "size": asdict(size), "steps": steps, "lr": lr, "seed": seed, "seconds": round(time.time() - t0, 1),
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None, "losses": losses,
         "answer_tokens_max": max(len(tokenizer(p.answer)["input_ids"]) + 1 for p in pairs),
     }
     if check:
-        info["check"] = sample_check(model, tokenizer, pairs, check, seed=seed)
+        info["check"] = sample_check(model, tokenizer, pairs, check, seed=seed, output_format=output_format)
     (out / "warm_start.json").write_text(json.dumps(info, indent=1) + "\n")
     return info
 
@@ -221,11 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--intermediate-size", type=int, default=ModelSize.intermediate_size)
     parser.add_argument("--layers", type=int, default=ModelSize.num_hidden_layers)
     parser.add_argument("--heads", type=int, default=ModelSize.num_attention_heads)
+    parser.add_argument("--output-format", default=OUTPUT_FORMAT, help=f"format of the reference answers (default {OUTPUT_FORMAT})")
     parser.add_argument("--check", type=int, default=0, help="after training, sample N answers per prompt and count")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads (default {THREADS})")
     args = parser.parse_args(argv)
     size = ModelSize(args.hidden_size, args.intermediate_size, args.layers, args.heads, args.heads)
-    info = build(args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads)
+    info = build(args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads, args.output_format)
     summary = {k: v for k, v in info.items() if k != "losses"}
     print(f"tiny model -> {args.out}: {json.dumps(summary)}")
     return 0
