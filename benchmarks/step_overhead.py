@@ -16,7 +16,8 @@ reward runs inside ``timing_s/gen``, concurrently with generation), so the rewar
 verl's per-trajectory reward waits (``AgentLoopMetrics.compute_score``, logged by the sampler as
 ``toolzero/timing_s/compute_score/*``): an upper bound of the reward's share of the step. The
 sampler's own cost is ``toolzero/timing_s/reward_metrics``. Step 1 (warm-up) is left out of the
-medians.
+medians. ``timing_s/gen`` ends at the replay buffer's first poll after the batch is complete
+(``poll_interval``: verl's default 2 s, the recipe's 0.25 s), so it is quantised by that interval.
 
     python benchmarks/step_overhead.py                     # ~10 min, ~9 GB RAM, both cores
     python benchmarks/step_overhead.py --steps 6 --out /tmp/overhead

@@ -83,6 +83,7 @@ ARGS+=(
     "${REWARD_ARGS[@]}"
     trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.sampler
     trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBuffer
+    +trainer.v1.sampler.sampler_kwargs.poll_interval=0.25  # verl's 2 s poll rounds timing_s/gen up to 2 s steps
     trainer.total_training_steps="$STEPS"
     trainer.total_epochs=100                               # steps decide
     trainer.device=cpu
