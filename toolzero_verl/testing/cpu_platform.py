@@ -75,6 +75,7 @@ check_versions()
 from verl.plugin.platform import PlatformBase, PlatformRegistry  # noqa: E402  (after the version check)
 
 
+# ---- patches 1 and 2: the "cpu" platform and its device facade --------------------------------------
 def _noop(*args, **kwargs) -> None:
     return None
 
@@ -148,7 +149,7 @@ class PlatformCPU(PlatformBase):
         return "gloo"
 
     def visible_devices_envvar(self) -> str:
-        return "CUDA_VISIBLE_DEVICES"  # what Ray sets for the logical GPU; nothing reads it on CPU
+        return "CUDA_VISIBLE_DEVICES"  # Ray sets it for the logical GPU; verl hands it to its workers
 
     def ray_resource_name(self) -> str:
         return "GPU"
