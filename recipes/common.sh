@@ -43,6 +43,18 @@ preflight() {
     echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
 }
 
+# convert_examples DIR [toolzero-prep option ...]: converts the bundled example corpora (examples/data:
+# ToolACE, xLAM and Hammer shapes, ~40 rows) into DIR/{train,test}.parquet, unless DIR already has them.
+convert_examples() {
+    local out=$1
+    shift
+    [[ -f "$out/train.parquet" ]] && return 0
+    python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
+        --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
+        --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
+        --out "$out" --no-progress --quiet "$@" >&2
+}
+
 # reward_args REWARD OUTPUT_FORMAT [OPTION=VALUE ...]: sets REWARD_ARGS, the overrides that select the
 # `toolzero` reward manager and pass it the reward's options (each reward accepts only its own options,
 # docs/rewards.md; every one takes the schedule total, interpolated by verl from the trainer setting).

@@ -115,12 +115,7 @@ LAUNCH_ENV=(
 
 if [[ "${PRINT_ARGS:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
     mkdir -p "$RUN_DIR"
-    if [[ ! -f "$DATA_DIR/train.parquet" ]]; then
-        python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
-            --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
-            --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
-            --output-format "$OUTPUT_FORMAT" --out "$DATA_DIR" --no-progress --quiet >&2
-    fi
+    convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
     if [[ ! -f "$MODEL_DIR/config.json" ]]; then
         echo "==> building the tiny model in $MODEL_DIR (warm start: $WARM_START_STEPS steps)" >&2
         python3 -m toolzero_verl.testing.tiny_model --data "$DATA_DIR/train.parquet" "$DATA_DIR/test.parquet" \

