@@ -146,7 +146,7 @@ launch() {   # a function, called on the script's last line: editing this file m
     trap kill_run_processes EXIT
     rm -f "$RUN_DIR/metrics.jsonl"
     env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
-        python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@" 9>&- || status=$?
+        python3 -m verl.trainer.main_ppo "${ARGS[@]}" hydra.run.dir="$RUN_DIR/hydra" "$@" 9>&- || status=$?
     if ((status == 124 || status == 137)); then
         echo "==> main_ppo did not finish within E2E_TIMEOUT=$E2E_TIMEOUT s (exit $status); killed" >&2
     fi

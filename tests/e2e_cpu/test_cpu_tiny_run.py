@@ -147,6 +147,11 @@ def test_one_checkpoint_is_written_at_the_end(run):
     assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == str(STEPS)
 
 
+def test_hydra_run_dir_is_kept_with_the_run(run):
+    """main_ppo's Hydra output (the composed config it ran with) goes to the run dir, not the CWD."""
+    assert (run.run_dir / "hydra" / ".hydra" / "overrides.yaml").is_file()
+
+
 def test_report_step_times_and_the_reward_share(run, metrics):
     """Prints (pytest -s) the per-step table and where the time went; writes it to summary.json."""
     keys = ("toolzero/sigma/mean", "toolzero/score/mean", "toolzero/equal_reward_groups/fraction",
