@@ -45,7 +45,7 @@ THINK = "I call the matching function."  # the same short reasoning in every ref
 VOCAB_SIZE = 1024  # enough merges that the example prompts fit max_prompt_length=1024
 WARM_START_STEPS = 60  # loss 7.0 -> ~1.2: exact answers, near misses and broken ones at temperature 0.8
 # One thread: on a 2-core machine shared with other work, two OpenMP threads ran 40 steps in 75 s
-# instead of 19 s (each waits for the other at every barrier); alone they gain little at this size.
+# instead of 19 s for one (each thread waits for the other at every barrier).
 THREADS = 1
 
 
@@ -61,7 +61,7 @@ class ModelSize:
 @dataclass(frozen=True)
 class Pair:
     messages: list  # the row's chat prompt
-    answer: str  # its reference answer in the answer format
+    answer: str  # its reference answer, rendered in the output format
     ground_truth: str
 
 
