@@ -19,7 +19,13 @@ sampler's own cost is ``toolzero/timing_s/reward_metrics``. Step 1 (warm-up) is 
 medians. ``timing_s/gen`` ends at the replay buffer's first poll after the batch is complete
 (``poll_interval``: verl's default 2 s, the recipe's 0.25 s), so it is quantised by that interval.
 
-    python benchmarks/step_overhead.py                     # ~10 min, ~9 GB RAM, both cores
+The per-trajectory reward wait is mostly the round trip to the reward worker (a Ray call, then a
+thread of the worker's executor); the scoring itself takes microseconds per response
+(``benchmarks/reward_throughput.py``). Compare the two runs' ``update_actor_s`` (the same work in
+both) to see how much the machine's load moved between them: one run of each cannot separate
+differences smaller than that.
+
+    python benchmarks/step_overhead.py                     # ~8 min, ~9 GB RAM, both cores
     python benchmarks/step_overhead.py --steps 6 --out /tmp/overhead
 """
 
