@@ -10,6 +10,11 @@
 #   SKIP_PREFLIGHT=1  launch without the checks (not recommended)
 # The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
 # in the interpreter that will train.
+#
+# Set by a recipe after sourcing this file (not by the environment):
+#   PREFLIGHT_DEVICE=cpu  the launch check verifies the CPU end-to-end tier's set-up (platform shim, one
+#                         logical GPU, vLLM's CPU build) instead of counting GPUs (recipes/cpu_tiny.sh)
+#   LAUNCH_ENV=(K=V ...)  environment of the launch; the check runs with it too
 
 set -euo pipefail
 
@@ -17,6 +22,8 @@ TOOLZERO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Lets `python3 -m toolzero_verl.plugin.preflight` work from a clone that is not pip-installed (the plugin
 # check will then say how to install it).
 export PYTHONPATH="$TOOLZERO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+PREFLIGHT_DEVICE=gpu
+LAUNCH_ENV=()
 
 preflight() {
     if [[ "${PRINT_ARGS:-0}" == 1 ]]; then
@@ -29,11 +36,23 @@ preflight() {
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! python3 -m toolzero_verl.plugin.preflight check -- "$@"; then
+    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi
     echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
+}
+
+# convert_examples DIR [toolzero-prep option ...]: converts the bundled example corpora (examples/data:
+# ToolACE, xLAM and Hammer shapes, ~40 rows) into DIR/{train,test}.parquet, unless DIR already has them.
+convert_examples() {
+    local out=$1
+    shift
+    [[ -f "$out/train.parquet" ]] && return 0
+    python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
+        --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
+        --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
+        --out "$out" --no-progress --quiet "$@" >&2
 }
 
 # reward_args REWARD OUTPUT_FORMAT [OPTION=VALUE ...]: sets REWARD_ARGS, the overrides that select the

@@ -25,11 +25,8 @@ N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-1}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}
 
 # The bundled example corpora (examples/data), converted once: ~40 rows, enough for 4 steps of 8.
-if [[ ! -f "$TRAIN_FILES" && "$TRAIN_FILES" == "$DATA_DIR/train.parquet" ]]; then
-    python3 -m data_prep --toolace "$TOOLZERO_ROOT/examples/data/toolace_data.json" \
-        --xlam "$TOOLZERO_ROOT/examples/data/xlam_function_calling_60k.json" \
-        --hammer "$TOOLZERO_ROOT/examples/data/xlam-7.5k-irrelevancek.json" \
-        --out "$DATA_DIR" --no-progress --quiet >&2
+if [[ "$TRAIN_FILES" == "$DATA_DIR/train.parquet" ]]; then
+    convert_examples "$DATA_DIR"
 fi
 
 ARGS=(

@@ -92,6 +92,30 @@ EXPECTED = {
         "reward.custom_reward_function.reward_kwargs.midpoint": 2,
         "reward.custom_reward_function.reward_kwargs.total_training_steps": 4,
     },
+    "cpu_tiny": {
+        "algorithm.adv_estimator": "grpo",
+        "actor_rollout_ref.rollout.name": "vllm",
+        "actor_rollout_ref.rollout.temperature": 0.8,
+        "actor_rollout_ref.actor.strategy": "fsdp2",
+        "actor_rollout_ref.actor.entropy_coeff": 0,
+        "data.max_prompt_length": 1024,
+        "data.max_response_length": 128,
+        "trainer.device": "cpu",
+        "trainer.n_gpus_per_node": 1,
+        "trainer.total_training_steps": 3,
+        "trainer.save_freq": 3,
+        "trainer.test_freq": 1,
+        "trainer.val_before_train": True,
+        "trainer.logger": ["console", "file"],
+        "trainer.v1.sampler.custom_sampler.path": "pkg://toolzero_verl.plugin.replay_buffer",
+        "trainer.v1.sampler.custom_sampler.name": "ToolZeroReplayBuffer",
+        "transfer_queue.backend.SimpleStorage.num_data_storage_units": 1,
+        "reward.reward_manager.name": "toolzero",
+        "reward.custom_reward_function.reward_kwargs.reward": "gg_grpo",
+        "reward.custom_reward_function.reward_kwargs.kappa": 1.0,
+        "reward.custom_reward_function.reward_kwargs.midpoint": 2,
+        "reward.custom_reward_function.reward_kwargs.total_training_steps": 3,
+    },
 }
 
 
@@ -197,5 +221,14 @@ def test_failed_preflight_never_starts_main_ppo(tmp_path):
     assert "[gpus] no CUDA GPU visible" in out.stderr
     assert "not launching" in out.stderr
     calls = log.read_text().splitlines()
-    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.plugin.preflight check -- ")
+    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.plugin.preflight --device gpu check -- ")
     assert "verl.trainer.main_ppo" not in log.read_text()
+
+
+def test_dry_run_of_the_cpu_recipe_composes_without_building_anything(tmp_path):
+    """DRY_RUN works in any venv (no vLLM needed) and neither converts data nor builds the model."""
+    env = {**subprocess_env(), "DRY_RUN": "1", "RUN_DIR": str(tmp_path / "run")}
+    out = subprocess.run(["bash", str(RECIPES / "cpu_tiny.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "dry run OK" in out.stdout and "device: cpu" in out.stdout
+    assert not (tmp_path / "run").exists()

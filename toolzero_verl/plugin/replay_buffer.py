@@ -15,7 +15,14 @@ returns ``(batch, metrics)``, and verl merges those metrics into the step's logg
     general, strict, ast, sigma, step, parse_ok, n_pred_calls, n_gt_calls, training_progress),
   - ``toolzero/parse_failure_rate`` (mean of ``1 - parse_ok``),
   - ``toolzero/equal_reward_groups/fraction``: share of sampled GRPO groups whose rewards are all
-    equal (zero advantage, no learning signal).
+    equal (zero advantage, no learning signal),
+  - reward and sampler time, which verl's v1 trainer does not log (its ``timing_s/gen`` covers
+    generation, the streaming reward and sampling together; ``timing_s/reward`` exists only with a
+    colocated reward model): ``toolzero/timing_s/compute_score/{mean,max,sum}`` from verl's own
+    per-trajectory timer (``AgentLoopMetrics.compute_score`` in
+    ``verl/experimental/agent_loop/agent_loop.py``: the agent loop's wait for the reward worker,
+    queueing included; trajectories are scored concurrently, so the sum bounds the reward's share
+    of a step from above), and ``toolzero/timing_s/reward_metrics``, this sampler's own cost.
 
 - Optional dropping of those constant groups before they reach the batch
   (``drop_equal_reward_groups: true``). This reuses verl's own group filter in ``ReplayBuffer``
@@ -40,19 +47,21 @@ The averaging itself is verl-free: :func:`toolzero_verl.rewards.metrics.reward_m
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer, ReplayBufferAsync
 
 from toolzero_verl.core.options import Options, option
-from toolzero_verl.rewards.metrics import METRIC_PREFIX, reward_metrics
+from toolzero_verl.rewards.metrics import METRIC_PREFIX, finite, reward_metrics
 
 logger = logging.getLogger(__name__)
 
 CANONICAL_REWARD = "reward"  # verl's name for the token-summed rm_scores in its group filter
 POLL_INTERVAL_S = 2.0  # verl's ReplayBuffer default
+TIMER_KEY = "compute_score"  # verl's AgentLoopMetrics field: seconds the agent loop waited for the reward
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,19 @@ class ReplayBufferOptions(Options):
     max_inflight_gen_batches: int = option(1, min=1, help="sync + dropping: bound on speculative refill batches")
     gen_batch_size: int = option(1, min=1, help="sync + dropping: must equal data.gen_batch_size (set it to 1)")
     poll_interval: float = option(POLL_INTERVAL_S, above=0.0, help="seconds between polls for finished groups")
+
+
+def timing_metrics(per_trajectory: Sequence[Mapping[str, Any]], prefix: str = METRIC_PREFIX) -> dict[str, float]:
+    """Mean, max and sum of verl's per-trajectory ``compute_score`` seconds (``AgentLoopMetrics``).
+
+    >>> timing_metrics([{"compute_score": 0.25}, {"compute_score": 0.75, "generate_sequences": 2.0}])
+    {'toolzero/timing_s/compute_score/mean': 0.5, 'toolzero/timing_s/compute_score/max': 0.75, 'toolzero/timing_s/compute_score/sum': 1.0}
+    """
+    seconds = [s for s in (finite(m.get(TIMER_KEY)) for m in per_trajectory) if s is not None]
+    if not seconds:
+        return {}
+    name = f"{prefix}/timing_s/{TIMER_KEY}"
+    return {f"{name}/mean": sum(seconds) / len(seconds), f"{name}/max": max(seconds), f"{name}/sum": sum(seconds)}
 
 
 def parse_options(sampler_kwargs: Mapping[str, Any] | None) -> ReplayBufferOptions:
@@ -92,6 +114,7 @@ class _RewardMetricsMixin:
     ):
         self.toolzero_options = options = parse_options(sampler_kwargs)
         self._warned_metrics = False
+        self._agent_loop_timers = True  # False once TransferQueue had no "metrics" field (older verl)
         if options.drop_equal_reward_groups:
             if refill_fn is None:
                 raise ValueError("drop_equal_reward_groups needs verl's refill_fn (passed by the v1 trainer)")
@@ -123,7 +146,11 @@ class _RewardMetricsMixin:
         batch, metrics = super().sample(global_steps=global_steps, partition_id=partition_id, batch_size=batch_size)
         if partition_id != "val":  # the trainer discards validation sampling metrics
             try:
-                metrics.update(self.batch_reward_metrics(batch))
+                start = time.perf_counter()
+                ours = self.batch_reward_metrics(batch)
+                if ours:
+                    ours[f"{self.toolzero_options.metric_prefix}/timing_s/reward_metrics"] = time.perf_counter() - start
+                metrics.update(ours)
             except Exception as exc:  # noqa: BLE001 - logging must never stop training
                 if not self._warned_metrics:
                     self._warned_metrics = True
@@ -143,16 +170,30 @@ class _RewardMetricsMixin:
         keys = [key for _, key in latest.values()]
         if not keys:
             return {}
-        data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
-        infos, group_ids = [], []
-        for key, value in zip(keys, list(data["extra_fields"]), strict=True):
+        data = self._fetch(keys, batch.partition_id)
+        timers = list(data["metrics"]) if "metrics" in data.keys() else [None] * len(keys)
+        infos, group_ids, per_trajectory = [], [], []
+        for key, value, timer in zip(keys, list(data["extra_fields"]), timers, strict=True):
             fields = getattr(value, "data", value)
             info = fields.get("reward_extra_info") if isinstance(fields, Mapping) else None
             if isinstance(info, Mapping):
                 infos.append(info)
                 group_ids.append(key.split("_")[0])
+                timer = getattr(timer, "data", timer)
+                per_trajectory.append(timer if isinstance(timer, Mapping) else {})
         options = self.toolzero_options
-        return reward_metrics(infos, group_ids, options.metric_keys, options.metric_prefix, options.group_key)
+        metrics = reward_metrics(infos, group_ids, options.metric_keys, options.metric_prefix, options.group_key)
+        if metrics:
+            metrics.update(timing_metrics(per_trajectory, options.metric_prefix))
+        return metrics
+
+    def _fetch(self, keys: list[str], partition_id: str):
+        if self._agent_loop_timers:
+            try:
+                return tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields", "metrics"])
+            except Exception:  # noqa: BLE001 - no per-trajectory timers stored: reward metrics only
+                self._agent_loop_timers = False
+        return tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
 
 
 class ToolZeroReplayBuffer(_RewardMetricsMixin, ReplayBuffer):

@@ -1,9 +1,13 @@
 """Support for the tests, the demo and the CPU end-to-end tier; never imported by the library.
 
-- :mod:`~toolzero_verl.testing.tiny_tokenizer`: a byte-level tokenizer with a Qwen-style chat
-  template, trained offline in about a second (no model download);
-- :mod:`~toolzero_verl.testing.examples`: the bundled example corpora and the recipes of a source
-  checkout (convert, print a recipe's overrides).
+- :mod:`.tiny_tokenizer` — a tiny offline byte-level tokenizer with a Qwen-style chat template.
+- :mod:`.tiny_model` — a tiny Qwen2 built on it, warm-started on the example answers (CPU tier).
+- :mod:`.cpu_platform` — the CPU platform shim that lets ``python -m verl.trainer.main_ppo`` run on a
+  CPU with vLLM's CPU build; loaded only through ``VERL_USE_EXTERNAL_MODULES``.
+- :mod:`.metrics_log` — reads the per-step metrics verl logs (file logger JSONL or console lines).
+- :mod:`.examples` — the bundled example corpora and the recipes of a source checkout.
+- :mod:`.import_blocker` — makes verl, torch and ray unimportable (the fast tier, the layer test).
 
-Everything here may import verl, torch or transformers inside its functions.
+Nothing is imported here, so importing one of them stays as cheap as that module; each may import
+verl, torch or transformers inside its functions.
 """

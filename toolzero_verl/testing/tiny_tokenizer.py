@@ -47,11 +47,12 @@ BASE_CORPUS = (
 )
 
 
-def build_tiny_tokenizer(path: str | Path, corpus: Iterable[str] = ()):
+def build_tiny_tokenizer(path: str | Path, corpus: Iterable[str] = (), vocab_size: int = VOCAB_SIZE):
     """Train the tokenizer, save it (``save_pretrained``) to ``path`` and return it.
 
     ``corpus`` adds texts to learn merges from (fewer tokens for them; correctness does not depend
-    on it). The returned object is a ``transformers.PreTrainedTokenizerFast``.
+    on it); a larger ``vocab_size`` keeps more of those merges. The returned object is a
+    ``transformers.PreTrainedTokenizerFast``.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -60,7 +61,7 @@ def build_tiny_tokenizer(path: str | Path, corpus: Iterable[str] = ()):
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
+        vocab_size=vocab_size,
         special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,

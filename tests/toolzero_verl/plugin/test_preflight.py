@@ -148,6 +148,19 @@ def test_gpu_count_and_parallel_sizes(base_args):
     assert "does not divide the 6 GPUs" in messages(preflight.check_gpus(uneven, gpu_count=6))
 
 
+def test_cpu_tier_checks_replace_the_gpu_count(tmp_path):
+    args = recipe_overrides(REPO / "recipes" / "cpu_tiny.sh", {"RUN_DIR": str(tmp_path)})
+    cfg = preflight.compose(args)
+    good_env = {"VERL_USE_EXTERNAL_MODULES": preflight.CPU_PLATFORM_MODULE, "VERL_PLATFORM": "cpu"}
+    assert preflight.check_cpu(cfg, good_env, vllm_installed=True) == []
+    no_shim = messages(preflight.check_cpu(cfg, {}, vllm_installed=True))
+    assert f"VERL_USE_EXTERNAL_MODULES={preflight.CPU_PLATFORM_MODULE} VERL_PLATFORM=cpu" in no_shim
+    assert "scripts/setup_cpu_e2e.sh" in messages(preflight.check_cpu(cfg, good_env, vllm_installed=False))
+    gpu_cfg = preflight.compose(args + ["trainer.device=cuda", "trainer.n_gpus_per_node=8"])
+    wrong = messages(preflight.check_cpu(gpu_cfg, good_env, vllm_installed=True))
+    assert "trainer.device=cpu" in wrong and "trainer.n_gpus_per_node=1" in wrong
+
+
 def test_multi_node_needs_a_ray_cluster_with_enough_gpus(base_args, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     cfg = cfg_with(base_args, "trainer.nnodes=4")

@@ -114,7 +114,7 @@ def tq_store(transfer_queue):
             transfer_queue.kv_clear(keys=list(items), partition_id=partition)
 
 
-def put_group(tq, cities, step=10, partition="train", outputs_per_session=1, with_reward=True):
+def put_group(tq, cities, step=10, partition="train", outputs_per_session=1, with_reward=True, score_seconds=None):
     """One finished GRPO group: a prompt tag plus one trajectory per city, scored by our reward."""
     from verl.experimental.agent_loop.agent_loop import AgentLoopOutput
     from verl.utils.tensordict_utils import list_of_dict_to_tensordict
@@ -131,7 +131,8 @@ def put_group(tq, cities, step=10, partition="train", outputs_per_session=1, wit
         per_session = outputs_per_session if isinstance(outputs_per_session, int) else outputs_per_session[session]
         for index in range(per_session):
             output = AgentLoopOutput(
-                prompt_ids=[1, 2, 3], response_ids=[4, 5], response_mask=[1, 1], num_turns=2, metrics={},
+                prompt_ids=[1, 2, 3], response_ids=[4, 5], response_mask=[1, 1], num_turns=2,
+                metrics={} if score_seconds is None else {"compute_score": score_seconds[session]},
                 reward_score=info["score"] if with_reward else None,
                 extra_fields={"reward_extra_info": dict(info)} if with_reward else {},
             )
@@ -180,6 +181,16 @@ def test_sample_adds_reward_component_means(tq_store):
     assert metrics["toolzero/parse_failure_rate"] == pytest.approx(1 - sum(i["parse_ok"] for i in every) / 6)
     assert metrics["toolzero/equal_reward_groups/fraction"] == 0.0
     assert metrics["toolzero/sigma/mean"] == pytest.approx(infos1[0]["sigma"]) and 0 < infos1[0]["sigma"] < 1
+
+
+@pytest.mark.ray
+def test_sample_adds_verls_per_trajectory_reward_time(tq_store):
+    put_group(tq_store, ["Paris", "London"], score_seconds=[0.5, 1.5])
+    batch, metrics = sample(build_buffer(), global_steps=10, partition_id="train", batch_size=1)
+    assert metrics["toolzero/timing_s/compute_score/mean"] == pytest.approx(1.0)
+    assert metrics["toolzero/timing_s/compute_score/max"] == pytest.approx(1.5)
+    assert metrics["toolzero/timing_s/compute_score/sum"] == pytest.approx(2.0)
+    assert 0 < metrics["toolzero/timing_s/reward_metrics"] < 10
 
 
 @pytest.mark.ray

@@ -1,0 +1,166 @@
+"""CPU end-to-end tier: one real GG-GRPO run of ``recipes/cpu_tiny.sh`` in verl's own trainer.
+
+``python -m verl.trainer.main_ppo`` runs on the CPU with vLLM's CPU build (the CPU tier's venv,
+``scripts/setup_cpu_e2e.sh``), the tiny warm-started model and the bundled example data, for
+:data:`STEPS` steps. The run is launched once per session (module fixture, ~4-8 min, ~11 GB RAM,
+serialised machine-wide by the recipe's lock); the tests below read what verl logged
+(``metrics.jsonl`` from verl's file logger, else the console lines) and the files it wrote.
+
+The test process runs in the main venv; the recipe runs with ``$E2E_PYTHON`` (default
+``$E2E_VENV/bin/python``, ``E2E_VENV`` default ``.venv-e2e``). A missing venv fails the tests; to
+leave the tier out, deselect it: ``pytest -m 'not e2e_cpu'``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from toolzero_verl.core.schedules import sigmoid
+from toolzero_verl.testing import metrics_log
+
+pytestmark = pytest.mark.e2e_cpu
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "recipes" / "cpu_tiny.sh"
+STEPS = 3
+KAPPA, MIDPOINT = 1.0, 2  # steep: σ = 0.27, 0.50, 0.73 over the 3 steps
+E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))  # the recipe's limit for main_ppo alone
+COMPONENTS = ("score", "format", "general", "strict", "ast", "sigma", "step", "parse_ok")  # GG-GRPO keys
+
+
+@dataclass
+class Run:
+    returncode: int
+    run_dir: Path
+    console: Path
+    metrics: metrics_log.RunMetrics | None
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.console.read_text(errors="replace").splitlines()[-lines:])
+
+
+def e2e_python() -> Path:
+    if os.environ.get("E2E_PYTHON"):
+        return Path(os.environ["E2E_PYTHON"])
+    return Path(os.environ.get("E2E_VENV", REPO / ".venv-e2e")) / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    python = e2e_python()
+    if not python.is_file():
+        pytest.fail(
+            f"the CPU end-to-end venv is missing ({python}): build it with `bash scripts/setup_cpu_e2e.sh` "
+            "(or set E2E_VENV / E2E_PYTHON), or deselect the tier with -m 'not e2e_cpu'",
+            pytrace=False,
+        )
+    run_dir = tmp_path_factory.mktemp("cpu_tiny")
+    console = run_dir / "console.log"
+    env = {
+        **os.environ,
+        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the recipe's python3
+        "RUN_DIR": str(run_dir),
+        "STEPS": str(STEPS),
+        "KAPPA": str(KAPPA),
+        "MIDPOINT": str(MIDPOINT),
+        "E2E_TIMEOUT": str(E2E_TIMEOUT),
+    }
+    for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_FILE_LOGGER_PATH"):
+        env.pop(var, None)
+    lock_wait = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
+    with console.open("w") as out:
+        try:  # outer bound: lock wait + data and model (~1-2 min) + the recipe's own timeout
+            proc = subprocess.run(["bash", str(RECIPE)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  cwd=REPO, timeout=lock_wait + E2E_TIMEOUT + 600)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    try:
+        metrics = metrics_log.load(run_dir / "metrics.jsonl", console)
+    except FileNotFoundError:
+        metrics = None
+    return Run(code, run_dir, console, metrics)
+
+
+@pytest.fixture(scope="module")
+def metrics(run) -> metrics_log.RunMetrics:
+    if run.metrics is None or not run.metrics.training_steps():
+        pytest.fail(f"the run logged no training step (exit {run.returncode}); its output ends with:\n{run.tail()}",
+                    pytrace=False)
+    return run.metrics
+
+
+def test_run_exits_zero_after_all_steps(run, metrics):
+    assert run.returncode == 0, f"recipes/cpu_tiny.sh exited {run.returncode}:\n{run.tail()}"
+    assert metrics.training_steps() == list(range(1, STEPS + 1))
+    assert metrics.source.endswith("metrics.jsonl"), "verl's file logger wrote no JSONL"
+
+
+def test_sigma_follows_the_recipes_schedule(metrics):
+    sigmas = metrics.series("toolzero/sigma/mean")
+    assert [step for step, _ in sigmas] == list(range(1, STEPS + 1))
+    for step, value in sigmas:
+        assert value == pytest.approx(sigmoid(step, KAPPA, MIDPOINT), abs=1e-9), step
+    values = [value for _, value in sigmas]
+    assert all(a < b for a, b in zip(values, values[1:])), values
+
+
+def test_reward_components_are_logged_every_step(metrics):
+    for step in metrics.training_steps():
+        data = metrics.steps[step]
+        missing = [k for k in COMPONENTS if f"toolzero/{k}/mean" not in data]
+        assert not missing, f"step {step} lacks {missing}"
+        assert data["toolzero/step/mean"] == step  # the training step reached the reward
+        assert "toolzero/equal_reward_groups/fraction" in data and "toolzero/parse_failure_rate" in data
+
+
+def test_grpo_gets_a_learning_signal(metrics):
+    """The warm start makes rewards differ within groups, so advantages and pg_loss are not zero;
+    with entropy_coeff=0 a positive grad_norm comes from the policy gradient alone."""
+    fractions = [v for _, v in metrics.series("toolzero/equal_reward_groups/fraction")]
+    pg_losses = [v for _, v in metrics.series("actor/pg_loss")]
+    grad_norms = [v for _, v in metrics.series("actor/grad_norm")]
+    assert len(fractions) == len(pg_losses) == len(grad_norms) == STEPS
+    assert min(fractions) < 1, f"every GRPO group had equal rewards at every step: {fractions}"
+    assert any(v != 0 for v in pg_losses), pg_losses
+    assert all(v > 0 for v in grad_norms), grad_norms
+
+
+def test_validation_is_scored_strictly(metrics):
+    """Validation rows carry split=test: GG-GRPO scores them with σ = 1, before training and at the end."""
+    for step in (0, STEPS):
+        sigmas = metrics.matching(step, r"^val-aux/.+/sigma/mean@\d+$")
+        assert sigmas and all(v == 1.0 for v in sigmas.values()), (step, sigmas)
+        assert metrics.matching(step, r"^val-core/.+/reward/mean@\d+$"), step
+
+
+def test_one_checkpoint_is_written_at_the_end(run):
+    checkpoints = run.run_dir / "checkpoints"
+    actor = checkpoints / f"global_step_{STEPS}" / "actor"
+    assert actor.is_dir() and any(actor.glob("model_world_size_1_rank_0.pt")), sorted(checkpoints.rglob("*"))
+    assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == str(STEPS)
+
+
+def test_hydra_run_dir_is_kept_with_the_run(run):
+    """main_ppo's Hydra output (the composed config it ran with) goes to the run dir, not the CWD."""
+    assert (run.run_dir / "hydra" / ".hydra" / "overrides.yaml").is_file()
+
+
+def test_report_step_times_and_the_reward_share(run, metrics):
+    """Prints (pytest -s) the per-step table and where the time went; writes it to summary.json."""
+    keys = ("toolzero/sigma/mean", "toolzero/score/mean", "toolzero/equal_reward_groups/fraction",
+            "actor/pg_loss", "actor/grad_norm", "timing_s/step", "timing_s/gen", "timing_s/update_actor")
+    shares = {step: metrics_log.time_shares(metrics.steps[step]) for step in metrics.training_steps()}
+    print("\n" + metrics_log.format_table(metrics, keys))
+    for step, share in shares.items():
+        print(f"step {step}: step {share['step_s']:.1f} s, reward {share.get('reward_s', float('nan')):.3f} s "
+              f"(≤ {100 * share.get('reward_share', float('nan')):.2f} % of the step), "
+              f"sampler metrics {1000 * share.get('sampler_s', float('nan')):.1f} ms")
+    (run.run_dir / "summary.json").write_text(json.dumps({"steps": metrics.steps, "time_shares": shares}, indent=1))
+    assert all(share["step_s"] > 0 and "reward_share" in share for share in shares.values()), shares
