@@ -33,11 +33,14 @@ def test_cli_generate_without_vllm_exits_3_with_the_message(tmp_path, capsys):
     data = tmp_path / "p.parquet"
     write_rows([{**ROWS[1], "data_source": "bfcl_simple", "ability": "tool_call",
                  "reward_model": {"style": "rule", "ground_truth": '{"calls": []}'},
-                 "extra_info": {"split": "test", "index": 0, "id": "simple_3", "category": "simple", "output_format": "answer"}}],
+                 "extra_info": {"split": "test", "index": 0, "id": "simple_3", "category": "simple",
+                                "output_format": "answer"}}],
                data)
-    assert main(["generate", "--data", str(data), "--model", "ckpt", "--out", str(tmp_path / "g.jsonl")]) == EXIT_NO_GENERATOR
+    code = main(["generate", "--data", str(data), "--model", "ckpt", "--out", str(tmp_path / "g.jsonl")])
+    assert code == EXIT_NO_GENERATOR
     assert "vLLM is not importable" in capsys.readouterr().err
-    code = main(["score", "--data", str(data), "--generations", str(tmp_path / "g.jsonl"), "--generate", "--model", "m"])
+    code = main(["score", "--data", str(data), "--generations", str(tmp_path / "g.jsonl"),
+                 "--generate", "--model", "m"])
     assert code == EXIT_NO_GENERATOR and "toolzero-eval generate" in capsys.readouterr().err
 
 
