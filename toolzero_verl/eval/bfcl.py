@@ -133,20 +133,26 @@ def _is_simple(category: str) -> bool:
 
 
 def prompt_messages(entry: BfclEntry, output_format: str) -> list[dict[str, str]]:
-    """The training system prompt (instruction + tools + format) then the entry's turn.
+    """The training system prompt (instruction + tools + format) then the entry's turn."""
+    return training_messages(entry.functions, entry.messages, output_format)
 
-    A system message inside the entry is appended to ours (BFCL prepends its own prompt likewise, §6.1).
-    """
+
+def training_messages(functions: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]],
+                      output_format: str) -> list[dict[str, str]]:
+    """Our training system prompt for ``functions`` followed by ``messages``; a system message among
+    them is appended to ours (BFCL prepends its own prompt to an entry's system message likewise,
+    bfcl-eval's ``model_handler/utils.system_prompt_pre_processing_chat_model``). Other keys of a
+    message (a tool message's ``name``) are kept."""
     from toolzero_verl.core.prompt import system_prompt  # the training prompt, so eval prompts match training
 
-    system = system_prompt([_display_tool(f) for f in entry.functions], output_format)
+    system = system_prompt([_display_tool(f) for f in functions], output_format)
     rest = []
-    for msg in entry.messages:
+    for msg in messages:
         role, content = str(msg.get("role", "user")), str(msg.get("content", ""))
         if role == "system":
             system = f"{system}\n\n{content}"
         else:
-            rest.append({"role": role, "content": content})
+            rest.append({**msg, "role": role, "content": content})
     return [{"role": "system", "content": system}] + rest
 
 

@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation(p, optional=False)
 
     from . import compare as cmp
+    from . import official
 
+    official.add_parsers(sub)
     cmp.add_parsers(sub)
     return parser
 
@@ -346,19 +348,21 @@ def cmd_generate(args) -> int:
 
 def _commands() -> dict[str, Any]:
     from . import compare as cmp
+    from . import official
 
     return {"score": cmd_score, "bfcl-prompts": cmd_bfcl_prompts, "bfcl": cmd_bfcl, "generate": cmd_generate,
-            **cmp.COMMANDS}
+            **official.COMMANDS, **cmp.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .generate import GenerationUnavailable
+    from .official import BfclUnavailable
 
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _commands()[args.command](args)
-    except (GenerationUnavailable, MissingDependency) as exc:
+    except (GenerationUnavailable, MissingDependency, BfclUnavailable) as exc:
         print(f"toolzero-eval {args.command}: {exc}", file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY
     except (InputError, ConfigError, ValueError, OSError) as exc:

@@ -211,7 +211,7 @@ def generation_manifest(*, sampling: Mapping[str, Any], engine: Mapping[str, Any
         "generations_sha256": generations_sha256,
         "versions": package_versions(("vllm", "transformers")),
         "command": command_line(argv),
-        "created": _now(),
+        "created": utc_now(),
     }
 
 
@@ -238,7 +238,7 @@ def build_manifest(kind: str, *, scoring: Mapping[str, Any] | None, data: Mappin
     manifest: dict[str, Any] = {
         "schema": MANIFEST_SCHEMA,
         "kind": kind,
-        "created": _now(),
+        "created": utc_now(),
         "command": command_line(argv),
         "versions": package_versions(),
         "scoring": dict(scoring) if scoring is not None else None,
@@ -250,5 +250,5 @@ def build_manifest(kind: str, *, scoring: Mapping[str, Any] | None, data: Mappin
     return manifest
 
 
-def _now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
