@@ -38,10 +38,6 @@ EXIT_MISSING_DEPENDENCY = 3
 EXIT_NO_GENERATOR = EXIT_MISSING_DEPENDENCY  # the name older callers use
 
 
-class MissingDependency(RuntimeError):
-    """An optional package a subcommand needs is not installed; the message says how to get it."""
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (``prog: error: ...``) instead of usage + error, still exit 2."""
 
@@ -139,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "(held-out parquet or BFCL data), or with BFCL's own evaluator.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    from . import compare as cmp
+    from . import merge, official
+
+    merge.add_parsers(sub)
 
     p = sub.add_parser("score", help="score generations against parquet rows; per data_source and category",
                        description="Join generations to parquet rows (by extra_info.index or id), score them and "
@@ -164,9 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="PARQUET")
     p.add_argument("--out", required=True, metavar="JSONL")
     _add_generation(p, optional=False)
-
-    from . import compare as cmp
-    from . import official
 
     official.add_parsers(sub)
     cmp.add_parsers(sub)
@@ -348,21 +345,22 @@ def cmd_generate(args) -> int:
 
 def _commands() -> dict[str, Any]:
     from . import compare as cmp
-    from . import official
+    from . import merge, official
 
     return {"score": cmd_score, "bfcl-prompts": cmd_bfcl_prompts, "bfcl": cmd_bfcl, "generate": cmd_generate,
-            **official.COMMANDS, **cmp.COMMANDS}
+            **merge.COMMANDS, **official.COMMANDS, **cmp.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .generate import GenerationUnavailable
+    from .merge import VerlUnavailable
     from .official import BfclUnavailable
 
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _commands()[args.command](args)
-    except (GenerationUnavailable, MissingDependency, BfclUnavailable) as exc:
+    except (GenerationUnavailable, BfclUnavailable, VerlUnavailable) as exc:  # an optional dependency
         print(f"toolzero-eval {args.command}: {exc}", file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY
     except (InputError, ConfigError, ValueError, OSError) as exc:
