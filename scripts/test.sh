@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 . scripts/setup.sh
 python -m pytest tests --doctest-modules toolzero_verl data_prep -m "not bfcl" "$@"
 bash scripts/setup_bfcl.sh
-.venv-bfcl/bin/python -m pytest tests -m bfcl "$@"
+.venv-bfcl/bin/python -m pytest tests/toolzero_verl/eval -m bfcl "$@"
