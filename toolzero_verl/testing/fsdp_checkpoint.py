@@ -32,8 +32,9 @@ def write_checkpoint(run_dir: str | os.PathLike, step: int) -> Path:
     try:
         tokenizer = build_tiny_tokenizer(run / "tokenizer")
         # `architectures` is what from_pretrained would have set; verl's merger reads it
-        config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        # head_dim 64: a size vLLM's CPU attention kernels take, so the merged model also serves in vLLM
+        config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                             num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
                              tie_word_embeddings=False, architectures=["Qwen2ForCausalLM"])
         torch.manual_seed(0)
         model = Qwen2ForCausalLM(config)

