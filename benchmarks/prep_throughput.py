@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from data_prep.toolace import extract_tools  # noqa: E402
+from data_prep.corpora.toolace import extract_tools  # noqa: E402
 from toolzero_verl.core.calls import ToolCall  # noqa: E402
 from toolzero_verl.core.pycalls import render_python_calls  # noqa: E402
 

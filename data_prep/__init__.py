@@ -8,7 +8,8 @@ without torch, ray, verl or transformers (the optional tokenizer filter imports 
 'answer'
 """
 
-from .pipeline import PrepConfig, run
+from .config import PrepConfig
+from .pipeline import run
 from .sample import Message, Rejected, Sample
 
 __all__ = ["PrepConfig", "run", "Sample", "Message", "Rejected"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from .sample import Sample
 
+
 def normalise_text(text: str) -> str:
     return " ".join(text.split()).lower()
 
@@ -31,7 +32,14 @@ def _calls_id(calls) -> tuple:
     # An order-free multiset identity of calls. Canonical JSON keeps 1, 1.0 and true apart.
     if not calls:
         return ()
-    return tuple(sorted(json.dumps([c.name, c.arguments], sort_keys=True, ensure_ascii=False, default=repr) for c in calls))
+    return tuple(sorted(_canonical([c.name, c.arguments]) for c in calls))
+
+
+def _canonical(value) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+    except TypeError:  # keys that cannot be sorted together (1 and "a" from a Python-call dict): repr is still exact
+        return repr(value)
 
 
 def dedup_key(sample: Sample) -> tuple:

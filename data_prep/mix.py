@@ -15,13 +15,14 @@ Selection is a seeded random subset, kept in input order; the rest is counted as
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Sequence, TypeVar
 
 SOURCES = ("toolace", "xlam", "hammer", "toolrl")
-# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL README).
-# Its Hammer rows are Hammer's function-masked xLAM *call* samples, not the xlam-irrelevance file
-# (reference/corpora_formats.md §4: no irrelevance row was observed in ToolRL's data), so the preset
+# ToolRL's released 4k mix: "2K ToolACE data, 1K Hammer (Masked) data, and 1K xLAM data" (ToolRL's README,
+# GitHub qiancheng0/ToolRL). Its Hammer rows are Hammer's function-masked xLAM *call* samples, not the
+# xlam-irrelevance file (its released rows hold no no-call `[]` target; docs/data.md §1, ToolRL), so the preset
 # draws 2k xLAM and takes no --hammer rows; `--hammer-mask-rate 0.5 --hammer-mask-sources xlam`
 # masks half of them, as ToolRL's mix did (recipes/toolrl_qwen_grpo.sh).
 PRESETS: dict[str, dict[str, float]] = {
@@ -42,10 +43,16 @@ def parse_mix(spec: str | None) -> dict[str, float]:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or name not in SOURCES:
-            raise ValueError(f"bad --mix entry {part!r}: use a preset {sorted(PRESETS)} or source=count|fraction with source in {SOURCES}")
-        number = float(value)
-        if number < 0:
-            raise ValueError(f"--mix value for {name} must be >= 0")
+            raise ValueError(f"bad --mix entry {part!r}: use a preset {sorted(PRESETS)} or source=count|fraction "
+                             f"with source in {SOURCES}")
+        if name in out:
+            raise ValueError(f"--mix names {name} twice")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"--mix value for {name} must be a number, got {value.strip()!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"--mix value for {name} must be a finite number >= 0, got {value.strip()!r}")
         if number >= 1 and not number.is_integer():
             raise ValueError(f"--mix value for {name}: a count must be an integer, a fraction below 1")
         out[name] = int(number) if number >= 1 or number == 0 else number

@@ -1,5 +1,5 @@
 """The end-to-end conversion: read -> convert -> validate -> dedup -> length filter -> mix ->
-split -> data devices (:mod:`data_prep.devices`) -> order -> rows -> atomic write + report.
+split -> augmentations (:mod:`data_prep.augmentations`) -> order -> rows -> atomic write + report.
 
 >>> from pathlib import Path
 >>> ex = Path(__file__).resolve().parents[1] / "examples" / "data"
@@ -14,69 +14,38 @@ from __future__ import annotations
 import gc
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Callable, Iterator
 
-from toolzero_verl.core.formats import FORMATS
-
-from .convert import Settings, convert_stream
-from .dedup import Deduplicator
-from .devices import DeviceConfig, apply_devices
-from .mix import SOURCES, parse_mix, select, target_count
-from .output import TableBuilder, write_outputs
-from .reader import iter_json_array
-from .report import MAX_EXAMPLES, Report
-from .rows import GT_MODES, build_prompt
-from .sample import Sample
-from .split import ORDERS, order, split
 from . import reasons as R
+from .augmentations.apply import apply_augmentations
+from .config import PrepConfig
+from .convert import Settings, convert_stream, rejection
+from .dedup import Deduplicator
+from .mix import SOURCES, parse_mix, select, target_count
+from .output import OutputSet, check_out_path
+from .reader import CorpusFormatError, check_json_array, iter_json_array
+from .report import MAX_EXAMPLES, Report
+from .rows import build_prompt
+from .sample import Sample
+from .split import order, split
+from .tables import TableBuilder
 
-REQUIRED_POLICIES = ("inferred", "strict")
 
-
-@dataclass(frozen=True)
-class PrepConfig:
-    """Every option of ``toolzero-prep`` (see ``toolzero-prep --help`` and docs/data.md)."""
-
-    out: str
-    toolace: str | None = None
-    xlam: str | None = None
-    hammer: str | None = None
-    toolrl: str | None = None
-    output_format: str = "answer"
-    mix: str | None = None
-    test_size: float = 0.05
-    seed: int = 42
-    order: str = "random"
-    max_prompt_tokens: int | None = None
-    tokenizer: str | None = None
-    xlam_required: str = "inferred"
-    coerce: bool = True
-    toolrl_gt: str = "json"
-    progress: bool = True
-    devices: DeviceConfig = DeviceConfig()  # data devices (masking, irrelevance, augmentation); all off by default
-
-    def check(self) -> None:
-        if not any(getattr(self, s) for s in SOURCES):
-            raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
-        for s in SOURCES:
-            path = getattr(self, s)
-            if path and not os.path.isfile(path):
-                raise ValueError(f"--{s}: no such file {path!r}")
-        if self.output_format not in FORMATS:
-            raise ValueError(f"--output-format must be one of {sorted(FORMATS)}")
-        if self.order not in ORDERS:
-            raise ValueError(f"--order must be one of {ORDERS}")
-        if self.xlam_required not in REQUIRED_POLICIES:
-            raise ValueError(f"--xlam-required must be one of {REQUIRED_POLICIES}")
-        if self.toolrl_gt not in GT_MODES:
-            raise ValueError(f"--toolrl-gt must be one of {GT_MODES}")
-        if (self.max_prompt_tokens is None) != (self.tokenizer is None):
-            raise ValueError("--max-prompt-tokens and --tokenizer go together")
-        if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
-            raise ValueError("--test-size is a fraction below 1 or a whole number of rows")
-        parse_mix(self.mix)
-        self.devices.check()
+def check_paths(cfg: PrepConfig) -> None:
+    """The input files exist, none lies inside ``--out``, each starts a JSON array, and ``--out`` can hold
+    the output set (the option values themselves were checked when ``cfg`` was built)."""
+    inputs = {s: getattr(cfg, s) for s in SOURCES if getattr(cfg, s)}
+    if not inputs:
+        raise ValueError("give at least one input: --toolace, --xlam, --hammer or --toolrl")
+    for s, path in inputs.items():
+        if not os.path.isfile(path):
+            raise ValueError(f"--{s}: no such file {path!r}")
+    if cfg.tokenizer is not None and not os.path.isdir(cfg.tokenizer):
+        raise ValueError(f"--tokenizer must be a local directory, got {cfg.tokenizer!r}")
+    check_out_path(cfg.out, inputs.values())
+    for path in inputs.values():
+        check_json_array(path)
 
 
 def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
@@ -87,10 +56,20 @@ def _progress(it: Iterator, name: str, enabled: bool) -> Iterator:
     return tqdm(it, desc=f"read {name}", unit=" records", mininterval=0.5)
 
 
-def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None) -> dict[str, list[Sample]]:
+def _named_errors(records: Iterator, path: str) -> Iterator:
+    """``records``, with the file named in a :class:`CorpusFormatError` (the array itself is damaged)."""
+    try:
+        yield from records
+    except CorpusFormatError as exc:
+        raise CorpusFormatError(f"{path}: {exc}") from None
+
+
+def collect(
+    cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], bool] | None = None
+) -> dict[str, list[Sample]]:
     """Convert, validate and deduplicate every input; returns the valid samples per source."""
     dedup = Deduplicator()
-    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw")
+    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw", cfg.output_format)
     kept: dict[str, list[Sample]] = {}
     for name in SOURCES:
         path = getattr(cfg, name)
@@ -98,7 +77,7 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
             continue
         stats = report.source(name)
         kept[name] = []
-        records = _progress(iter_json_array(path), name, cfg.progress)
+        records = _progress(_named_errors(iter_json_array(path), path), name, cfg.progress)
         for n_candidates, outcomes in convert_stream(name, records, settings):
             stats.records += 1
             stats.read += n_candidates
@@ -108,8 +87,16 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
                     report.add_rejection(name, r.source_id, r.reason, r.detail)
                     continue
                 sample = checked.sample
+                try:
+                    dup = dedup.check(sample)
+                    too_long = dup is None and length_filter is not None and length_filter(sample)
+                except MemoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the record policy of data_prep.convert
+                    r = rejection(name, sample.source_id, exc)
+                    report.add_rejection(name, r.source_id, r.reason, r.detail)
+                    continue
                 stats.coerced_values += checked.coerced
-                dup = dedup.check(sample)
                 if dup is not None:
                     stats.deduplicated += 1
                     if dup.conflict:
@@ -117,28 +104,34 @@ def collect(cfg: PrepConfig, report: Report, length_filter: Callable[[Sample], b
                         if len(report.conflicts) < MAX_EXAMPLES * 4:
                             report.conflicts.append(asdict(dup))
                     continue
-                if length_filter is not None and length_filter(sample):
-                    report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG, "prompt exceeds --max-prompt-tokens")
+                if too_long:
+                    report.add_rejection(name, sample.source_id, R.PROMPT_TOO_LONG,
+                                         "prompt exceeds --max-prompt-tokens")
                     continue
                 kept[name].append(sample)
     return kept
 
 
 def run(cfg: PrepConfig) -> Report:
-    """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json``."""
-    cfg.check()
-    # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
-    # collector would rescan them over and over, so it is paused for the run.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(cfg)
-    finally:
-        if was_enabled:
-            gc.enable()
+    """Run the whole conversion; writes ``OUT/{train,test}.parquet`` and ``OUT/report.json`` as one set.
+
+    The inputs and ``--out`` are checked before any work (``ValueError``); see :mod:`data_prep.output`.
+    """
+    check_paths(cfg)
+    inputs = [getattr(cfg, s) for s in SOURCES if getattr(cfg, s)]
+    with OutputSet(cfg.out, inputs) as output:
+        # The run allocates ~10^6 long-lived, acyclic objects (records, samples, rows); the cyclic
+        # collector would rescan them over and over, so it is paused for the run.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _run(cfg, output)
+        finally:
+            if was_enabled:
+                gc.enable()
 
 
-def _run(cfg: PrepConfig) -> Report:
+def _run(cfg: PrepConfig, output: OutputSet) -> Report:
     report = Report(config={k: v for k, v in asdict(cfg).items() if k != "progress"})
     length_filter = None
     if cfg.max_prompt_tokens is not None:
@@ -162,16 +155,23 @@ def _run(cfg: PrepConfig) -> Report:
         chosen.extend(samples)
 
     train, test = split(chosen, cfg.test_size, cfg.seed)
-    t_devices = time.perf_counter()
-    if cfg.devices.enabled:
+    if chosen and not train:
+        report.warn(f"the training split is empty: --test-size {cfg.test_size:g} took all {len(chosen)} selected rows")
+    elif cfg.test_size > 0 and chosen and not test:
+        report.warn(f"the test split is empty: --test-size {cfg.test_size:g} of {len(chosen)} rows is less than "
+                    "one row (or one whole dialogue)")
+    t_augment = time.perf_counter()
+    if cfg.augmentations.enabled:
         dedup = Deduplicator()  # every prompt of the output, so no derived sample repeats one
         for s in chosen:
             dedup.check(s)
         raw = ("toolrl",) if cfg.toolrl_gt == "raw" else ()
-        train = apply_devices(train, cfg.devices, cfg.seed, "train", report, dedup, cfg.coerce, raw)
-        if cfg.devices.on == "all":
-            test = apply_devices(test, cfg.devices, cfg.seed, "test", report, dedup, cfg.coerce, raw)
-    t_devices = time.perf_counter() - t_devices
+        train = apply_augmentations(train, cfg.augmentations, cfg.seed, "train", report, dedup, cfg.coerce, raw,
+                                    cfg.output_format)
+        if cfg.augmentations.on == "all":
+            test = apply_augmentations(test, cfg.augmentations, cfg.seed, "test", report, dedup, cfg.coerce, raw,
+                                       cfg.output_format)
+    t_augment = time.perf_counter() - t_augment
     t2 = time.perf_counter()
     files: dict[str, list] = {}
     n_rows: dict[str, int] = {}
@@ -186,9 +186,9 @@ def _run(cfg: PrepConfig) -> Report:
     report.check()
     t3 = time.perf_counter()
     report.outputs = {"train_rows": n_rows["train"], "test_rows": n_rows["test"]}
-    report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1 - t_devices, 3),
-                      "devices_s": round(t_devices, 3), "rows_s": round(t3 - t2, 3)}
-    paths = write_outputs(cfg.out, files, report.to_dict())
+    report.timings = {"convert_s": round(t1 - t0, 3), "mix_split_s": round(t2 - t1 - t_augment, 3),
+                      "augmentations_s": round(t_augment, 3), "rows_s": round(t3 - t2, 3)}
+    paths = output.write(files, report.to_dict())
     report.timings["write_s"] = round(time.perf_counter() - t3, 3)  # not in report.json: it is written by then
     report.outputs.update(paths)
     return report

@@ -18,9 +18,13 @@ TYPE_MISMATCH = "type_mismatch"            # a gold value does not have the sche
 VALUE_NOT_IN_ENUM = "value_not_in_enum"    # a gold value is outside the schema's enum
 UNSERIALISABLE = "unserialisable"          # a gold value has no JSON form (NaN, infinity)
 PROMPT_TOO_LONG = "prompt_too_long"        # --max-prompt-tokens: the chat-templated prompt is longer
+TOO_DEEP = "too_deep"                      # nesting beyond data_prep.limits (a record, a JSON field, a type, a value)
+RECORD_TOO_LARGE = "record_too_large"      # one raw record longer than data_prep.limits.MAX_RECORD_CHARS
+INVALID_TEXT = "invalid_text"              # a string that is not valid Unicode (lone surrogate, non-UTF-8 bytes)
+UNANSWERABLE = "unanswerable_in_format"    # the row's own answer key, rendered in the output format, fails it
 
 REASONS = {
     MALFORMED_RECORD, TOOLS_UNPARSEABLE, EMPTY_TOOLS, EMPTY_QUERY, EMPTY_ANSWER, UNPARSEABLE_CALL, UNKNOWN_FUNCTION,
     DUPLICATE_TOOL_NAME, MISSING_REQUIRED, UNEXPECTED_ARGUMENT, TYPE_MISMATCH, VALUE_NOT_IN_ENUM,
-    UNSERIALISABLE, PROMPT_TOO_LONG,
+    UNSERIALISABLE, PROMPT_TOO_LONG, TOO_DEEP, RECORD_TOO_LARGE, INVALID_TEXT, UNANSWERABLE,
 }

@@ -1,7 +1,7 @@
 """Per-source accounting: every candidate sample is written, rejected (by reason), deduplicated
 or not selected, and the report checks ``read + derived = written + rejected + deduplicated +
-not_selected``, where ``derived`` counts the samples the data devices (:mod:`data_prep.devices`)
-added to the output, per device; in-place masking is counted as ``masked`` and changes no total.
+not_selected``, where ``derived`` counts the samples the augmentations (:mod:`data_prep.augmentations.apply`)
+added to the output, per augmentation; in-place masking is counted as ``masked`` and changes no total.
 
 ``read`` counts candidate samples: one per xLAM / Hammer / ToolRL record, one per assistant turn of
 a ToolACE dialogue (a dialogue that cannot be read at all is one rejected candidate). ``records``
@@ -38,8 +38,8 @@ class SourceStats:
     not_selected: int = 0
     coerced_values: int = 0
     requested: int | None = None  # the --mix target, when one was set
-    derived: Counter = field(default_factory=Counter)  # device -> samples it added to the output
-    masked: Counter = field(default_factory=Counter)  # device -> samples it renamed in place
+    derived: Counter = field(default_factory=Counter)  # augmentation -> samples it added to the output
+    masked: Counter = field(default_factory=Counter)  # augmentation -> samples it renamed in place
 
     def reject(self, reason: str) -> None:
         self.rejected[reason] += 1
@@ -72,8 +72,8 @@ class SourceStats:
 
 
 @dataclass
-class DeviceStats:
-    """One data device over the whole run: samples it looked at, drew at its rate (``selected``),
+class AugmentationStats:
+    """One augmentation over the whole run: samples it looked at, drew at its rate (``selected``),
     could not use (``ineligible`` by reason), used (``applied``), and the rows it added
     (``derived``; 0 for the masks) after dropping ``duplicates`` of existing prompts. ``invalid``
     counts outputs that failed validation (a bug; they are never written)."""
@@ -101,19 +101,23 @@ class Report:
     config: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
-    devices: dict[str, DeviceStats] = field(default_factory=dict)  # data devices, in application order
+    augmentations: dict[str, AugmentationStats] = field(default_factory=dict)  # in application order
+    warnings: list[str] = field(default_factory=list)  # outcomes the user likely did not intend (also on stderr)
 
     def source(self, name: str) -> SourceStats:
         if name not in self.sources:
             self.sources[name] = SourceStats()
         return self.sources[name]
 
-    def device(self, name: str, rate: float | None = None) -> DeviceStats:
-        if name not in self.devices:
-            self.devices[name] = DeviceStats()
+    def augmentation(self, name: str, rate: float | None = None) -> AugmentationStats:
+        if name not in self.augmentations:
+            self.augmentations[name] = AugmentationStats()
         if rate is not None:
-            self.devices[name].rate = rate
-        return self.devices[name]
+            self.augmentations[name].rate = rate
+        return self.augmentations[name]
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def add_rejection(self, source: str, source_id: str, reason: str, detail: str) -> None:
         self.source(source).reject(reason)
@@ -147,7 +151,8 @@ class Report:
             "total": self.totals().to_dict(),
             "rejection_examples": self.examples,
             "conflict_examples": self.conflicts,
-            "devices": {k: v.to_dict() for k, v in self.devices.items()},
+            "augmentations": {k: v.to_dict() for k, v in self.augmentations.items()},
+            "warnings": self.warnings,
             "config": self.config,
             "outputs": self.outputs,
             "timings": self.timings,
@@ -165,11 +170,11 @@ class Report:
         reasons = self.totals().rejected
         if reasons:
             lines.append("rejected by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
-        if self.devices:
-            drow = "{:<12}{:>6}{:>10}{:>10}{:>9}{:>9}{:>6}{:>12}"
-            lines += ["", drow.format("device", "rate", "selected", "applied", "derived", "dupes", "bad", "ineligible"),
-                      "-" * 74]
-            for name, d in self.devices.items():
+        if self.augmentations:
+            drow = "{:<14}{:>6}{:>10}{:>10}{:>9}{:>9}{:>6}{:>12}"
+            head = ("augmentation", "rate", "selected", "applied", "derived", "dupes", "bad", "ineligible")
+            lines += ["", drow.format(*head), "-" * 76]
+            for name, d in self.augmentations.items():
                 lines.append(drow.format(name, f"{d.rate:g}", d.selected, d.applied, d.derived, d.duplicates, d.invalid,
                                          sum(d.ineligible.values())))
                 if d.ineligible:

@@ -1,4 +1,4 @@
-"""Sample -> verl parquet row (SPEC §6) with the SPEC §3 ground-truth JSON.
+"""Sample -> verl parquet row with its ground-truth JSON (both described in docs/data.md §6).
 
 Columns: ``data_source`` (the corpus: ``toolace``/``xlam``/``hammer``/``toolrl``), ``prompt``
 (system prompt, then the conversation; earlier assistant turns are rendered in the chosen output
@@ -25,8 +25,8 @@ from typing import Any
 
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import derive_possible_answers
-
 from toolzero_verl.core.prompt import system_prompt
+
 from .sample import Message, Sample
 
 ABILITY = "tool_call"
@@ -43,7 +43,7 @@ EXTRA_FIELDS = (
     ("difficulty", "float64", 0.0),
     ("output_format", "string", ""),
     ("toolrl_output", "string", ""),  # ToolRL's raw target (toolrl source only)
-    ("augmentation", "string", ""),  # data devices applied, e.g. "concat+name_mask" (data_prep.devices)
+    ("augmentation", "string", ""),  # augmentations applied, e.g. "concat+name_mask" (data_prep.augmentations.apply)
 )
 GT_MODES = ("json", "raw")  # raw: the ToolRL source's ground truth is ToolRL's own output string
 

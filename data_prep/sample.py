@@ -18,6 +18,7 @@ from typing import Any
 
 from toolzero_verl.core.calls import ToolCall
 
+
 @dataclass(frozen=True)
 class Message:
     """One prior turn. An assistant turn carries its ``calls`` (rendered in the chosen output format

@@ -29,7 +29,8 @@ DIFFICULTY_WEIGHTS = {"calls": 1.0, "args": 0.25, "tools": 0.1, "turns": 0.25}
 def difficulty(n_calls: int, n_args: int, n_tools: int, n_turns: int) -> float:
     w = DIFFICULTY_WEIGHTS
     # A no-call turn is still one decision (not calling), so it weighs like one call.
-    return round(w["calls"] * max(n_calls, 1) + w["args"] * n_args + w["tools"] * n_tools + w["turns"] * max(n_turns - 1, 0), 6)
+    total = w["calls"] * max(n_calls, 1) + w["args"] * n_args + w["tools"] * n_tools + w["turns"] * max(n_turns - 1, 0)
+    return round(total, 6)
 
 
 def sample_difficulty(s: Sample) -> float:

@@ -1,4 +1,4 @@
-"""Tool schemas: Python-ish / ToolACE / xLAM type strings -> the normalised schema types of SPEC §3.
+"""Tool schemas: Python-ish / ToolACE / xLAM type strings -> the normalised schema types of docs/data.md §4.
 
 Every tool leaves ``data_prep`` as ``{"name", "description", "parameters": {"type": "object",
 "properties": {...}, "required": [...]}}`` whose property types are one of :data:`SCHEMA_TYPES`
@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-# BFCL's checker types (reference/bfcl_checker.md §1.4): string, integer, float, boolean, array, tuple,
-# dict, any. ``float`` is our spelling of JSON Schema's ``number``; ``dict`` of ``object``.
+from .limits import MAX_TYPE_CHARS, MAX_TYPE_NESTING, TooDeep, check_nesting
+
+# BFCL's checker types (simple_function_checker in GitHub ShishirPatil/gorilla,
+# berkeley-function-call-leaderboard/bfcl_eval/eval_checker/ast_eval/ast_checker.py): string, integer,
+# float, boolean, array, tuple, dict, any. ``float`` is our spelling of JSON Schema's ``number``;
+# ``dict`` of ``object``.
 SCHEMA_TYPES = ("string", "integer", "float", "boolean", "array", "tuple", "dict", "any")
 
 # Base names seen in ToolACE (`string`, `float`, `int`, `boolean`, `array`, `dict`, `object`) and
@@ -111,7 +115,8 @@ def _parse(text: str) -> TypeInfo:
 
 
 def normalise_type(raw: Any) -> TypeInfo:
-    """Normalise a type as found in a corpus: a string (`int, optional`, `List[int]`) or a list (`["string", "null"]`)."""
+    """Normalise a type as found in a corpus: a string (`int, optional`, `List[int]`) or a list
+    (`["string", "null"]`)."""
     if isinstance(raw, str):
         return _normalise_type_str(raw)  # a few hundred distinct strings: cached
     if isinstance(raw, (list, tuple)):
@@ -125,10 +130,26 @@ def normalise_type(raw: Any) -> TypeInfo:
     return TypeInfo("any")
 
 
+def _check_type_size(raw: str) -> None:
+    """Bound the work on a hostile type string: :func:`_parse` recurses per bracket level."""
+    depth = deepest = 0
+    for ch in raw:
+        if ch in "[(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "])":
+            depth -= 1
+    if deepest > MAX_TYPE_NESTING:
+        raise TooDeep(f"type string nests deeper than {MAX_TYPE_NESTING} levels")
+    if len(raw) > MAX_TYPE_CHARS:
+        raise ValueError(f"type string longer than {MAX_TYPE_CHARS} characters")
+
+
 @lru_cache(maxsize=4096)
 def _normalise_type_str(raw: str) -> TypeInfo:
     if not raw.strip():
         return TypeInfo("any")
+    _check_type_size(raw)
     text = raw.strip()
     optional = False
     # `str, optional` / `int, default 5` / `str (optional)`: a trailing qualifier after the type.
@@ -238,7 +259,7 @@ def coerce_value(value: Any, schema_type: str, items: str | None = None) -> tupl
 
 
 def matches_type(value: Any, schema_type: str, items: str | None = None, nullable: bool = False) -> bool:
-    """BFCL's python type check (reference/bfcl_checker.md §1.4 step 4), one level deep for items."""
+    """BFCL's python type check (its ``ast_checker.py``, see :data:`SCHEMA_TYPES`), one level deep for items."""
     if value is None:
         return nullable or schema_type == "any"
     if schema_type == "string":
@@ -350,11 +371,13 @@ def _tool(raw: Mapping[str, Any], props: dict, required: list[str]) -> dict:
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a tool needs a non-empty string name")
     desc = raw.get("description")
-    return {
+    tool = {
         "name": name,
         "description": desc if isinstance(desc, str) else "",
         "parameters": {"type": "object", "properties": props, "required": required},
     }
+    check_nesting(tool, f"tool {name!r}")  # enum and default values are kept as given
+    return tool
 
 
 # --- memoised normalisation ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Validation of a converted sample: the gold calls must be exactly right against the offered tools.
 
 A row is only written when a response that renders its ground truth scores the maximum strict
-reward, so the gold must pass the same checks the AST matcher applies (SPEC §4.4): known function,
+reward, so the gold must pass the same checks the AST matcher applies (docs/rewards.md, "AST-exact
+matching"): known function,
 no argument outside the schema, every required parameter present, BFCL-typed values. Gold values
 that are merely spelled loosely are converted first when the conversion is lossless (``"10"`` for
 an integer, ``10001`` for a string, ints inside a float array; see :func:`data_prep.types.coerce_value`);
@@ -28,6 +29,7 @@ from typing import Any
 from toolzero_verl.core.calls import ToolCall
 
 from . import reasons as R
+from .limits import MAX_NESTING, nesting_ok, text_ok
 from .sample import Rejected, Sample
 from .types import coerce_value, matches_type
 
@@ -61,6 +63,7 @@ _EXACT = {"string": frozenset({str}), "integer": frozenset({int}), "float": froz
           "boolean": frozenset({bool})}  # containers take the general path (items, NaN inside)
 _SPECS: dict[int, tuple] = {}  # id(tool) -> (tool, per-parameter checks, required); tools are shared
 SPEC_CACHE_SIZE = 1 << 16
+_TOOL_TEXT: dict[int, tuple[dict, bool]] = {}  # id(tool) -> (tool, its strings are valid Unicode)
 
 
 def _specs(tool: dict) -> tuple[dict, tuple]:
@@ -73,15 +76,33 @@ def _specs(tool: dict) -> tuple[dict, tuple]:
     for name, prop in (params.get("properties") or {}).items():
         ptype = prop.get("type", "any")
         items = (prop.get("items") or {}).get("type")
-        specs[name] = (ptype, items, bool(prop.get("nullable")), prop.get("enum") or None, _EXACT.get(ptype, frozenset()))
+        exact = _EXACT.get(ptype, frozenset())
+        specs[name] = (ptype, items, bool(prop.get("nullable")), prop.get("enum") or None, exact)
     if len(_SPECS) >= SPEC_CACHE_SIZE:
         _SPECS.clear()
     _SPECS[id(tool)] = (tool, specs, tuple(params.get("required") or ()))
     return specs, _SPECS[id(tool)][2]
 
 
+def _tool_text_ok(tool: dict) -> bool:
+    hit = _TOOL_TEXT.get(id(tool))
+    if hit is None or hit[0] is not tool:
+        if len(_TOOL_TEXT) >= SPEC_CACHE_SIZE:
+            _TOOL_TEXT.clear()
+        hit = _TOOL_TEXT[id(tool)] = (tool, text_ok(tool))
+    return hit[1]
+
+
+def _sample_text_ok(sample: Sample) -> bool:
+    """Every string the row will hold is valid Unicode (no lone surrogate): parquet could not store it."""
+    own = (sample.source_id, sample.answer, sample.extra,
+           [(m.content, [(c.name, c.arguments) for c in m.calls]) for m in sample.messages],
+           [(c.name, c.arguments) for c in sample.calls])
+    return text_ok(own) and all(_tool_text_ok(t) for t in sample.tools)
+
+
 def validate(sample: Sample, coerce: bool = True, check_calls: bool = True) -> Checked:
-    """Check a sample; ``check_calls=False`` keeps only the structural checks (tools, query, answer),
+    """Check a sample; ``check_calls=False`` keeps only the structural checks (tools, query, answer, text),
     for ToolRL rows whose ground truth is ToolRL's own reference text (``--toolrl-gt raw``)."""
     if not sample.tools:
         return _reject(sample, R.EMPTY_TOOLS, "no tools offered")
@@ -89,6 +110,9 @@ def validate(sample: Sample, coerce: bool = True, check_calls: bool = True) -> C
         return _reject(sample, R.EMPTY_QUERY, "no user turn before the target")
     if not sample.calls and not (sample.answer or "").strip():
         return _reject(sample, R.EMPTY_ANSWER, "a no-call target without reference text")
+    if not _sample_text_ok(sample):
+        return _reject(sample, R.INVALID_TEXT,
+                       "a string holds a lone surrogate (an escape, or bytes that are not UTF-8)")
     if not check_calls:
         return Checked(sample=sample)
     by_name = {t["name"]: t for t in sample.tools} if sample.calls else {}
@@ -107,11 +131,13 @@ def validate(sample: Sample, coerce: bool = True, check_calls: bool = True) -> C
             ptype, items, nullable, enum, fast = spec
             vtype = type(value)
             if vtype not in fast:  # the common exact-type case skips the general check
-                if not matches_type(value, ptype, items, nullable):
+                if not matches_type(value, ptype, items, nullable):  # one level deep: safe on any value
                     new, ok = coerce_value(value, ptype, items) if coerce else (value, False)
                     if not (ok and matches_type(new, ptype, items, nullable)):
                         return _reject(sample, R.TYPE_MISMATCH, f"{call.name}: {key}={value!r:.60} is not {ptype}")
                     value, coerced = new, coerced + 1
+                if not nesting_ok(value):  # before anything that recurses into the value
+                    return _reject(sample, R.TOO_DEEP, f"{call.name}: {key} nests deeper than {MAX_NESTING} levels")
                 if not _finite(value):
                     return _reject(sample, R.UNSERIALISABLE, f"{call.name}: {key} holds NaN or infinity")
             elif vtype is float and not math.isfinite(value):

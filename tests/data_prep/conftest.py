@@ -103,7 +103,7 @@ def golden_failures(row: dict) -> list:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory):
-    """A tiny offline BPE tokenizer with a chat template (reference/verl_0.9_integration.md §7.2)."""
+    """A tiny offline BPE tokenizer with a chat template (verl's RLHFDataset and --max-prompt-tokens apply it)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -131,7 +131,7 @@ def tiny_tokenizer(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_samples(real_inputs) -> list:
     """Every valid sample converted from the real corpus samples (all four corpora), for the data
-    device tests (data_prep.masking / irrelevance / augment / devices)."""
+    augmentation tests (data_prep.augmentations: masking / irrelevance / multi_turn / apply)."""
     from data_prep.convert import Settings, convert_one
     from data_prep.reader import iter_json_array
 

@@ -48,3 +48,22 @@ def test_errors_exit_2(tmp_path):
     bad.write_text('{"not": "an array"}')
     res = subprocess.run([str(SCRIPT), "--xlam", str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert res.returncode == 2 and "JSON array" in res.stderr and not (tmp_path / "o" / "train.parquet").exists()
+
+
+def test_flags_come_from_the_config_fields():
+    """Every option of PrepConfig and AugmentationConfig is a flag whose help is the field's own text."""
+    import dataclasses
+    import re
+
+    from data_prep.augmentations.config import AugmentationConfig
+    from data_prep.cli import build_parser
+    from data_prep.config import PrepConfig
+
+    help_text = " ".join(build_parser().format_help().split())
+    for cls in (PrepConfig, AugmentationConfig):
+        for f in dataclasses.fields(cls):
+            if "help" not in f.metadata:
+                continue
+            flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+            assert re.search(rf"{re.escape(flag)}\b", help_text), flag
+            assert " ".join(f.metadata["help"].split()) in help_text, f.name

@@ -1,14 +1,14 @@
-"""Hammer irrelevance converter (data_prep.hammer)."""
+"""Hammer irrelevance converter (data_prep.corpora.hammer)."""
 
 from __future__ import annotations
 
 import json
 
 from data_prep import reasons as R
-from data_prep.hammer import convert_record
+from data_prep.corpora.hammer import convert_record
 from data_prep.sample import Sample
 from data_prep.validate import validate
-from data_prep.xlam import NO_CALL_ANSWER
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 
 from .conftest import hammer_sft_to_raw
 

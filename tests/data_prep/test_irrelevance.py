@@ -1,4 +1,4 @@
-"""Irrelevance relabelling (data_prep.irrelevance): gold tools removed, a no-call target with the
+"""Irrelevance relabelling (data_prep.augmentations.irrelevance): gold tools removed, a no-call target with the
 Hammer convention, never when a remaining tool could answer by name or no tool would remain."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import re
 
 import pandas as pd
 
-from data_prep import irrelevance as I
-from data_prep.devices import DeviceConfig
+from data_prep.augmentations import irrelevance as I
+from data_prep.augmentations.config import AugmentationConfig
 from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from data_prep.xlam import NO_CALL_ANSWER
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import load_ground_truth
 
@@ -73,12 +73,12 @@ def test_pipeline_counts_irrelevance_rows(tmp_path):
     """--irrelevance-rate on the bundled xLAM and Hammer examples: the rows written match the report,
     the Hammer no-call convention is kept, and the test split is untouched."""
     report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), hammer=str(EXAMPLE_FILES["hammer"]),
-                            progress=False, test_size=0.2, devices=DeviceConfig(irrelevance_rate=0.6)))
+                            progress=False, test_size=0.2, augmentations=AugmentationConfig(irrelevance_rate=0.6)))
     saved = json.loads((tmp_path / "report.json").read_text())
     train = pd.read_parquet(tmp_path / "train.parquet").to_dict("records")
     test = pd.read_parquet(tmp_path / "test.parquet").to_dict("records")
     rows = [r for r in train if r["extra_info"]["augmentation"] == "irrelevance"]
-    dev = saved["devices"]["irrelevance"]
+    dev = saved["augmentations"]["irrelevance"]
     assert dev["derived"] == len(rows) == sum(s["derived"].get("irrelevance", 0) for s in saved["sources"].values()) > 0
     assert dev["selected"] == dev["applied"] + sum(dev["ineligible"].values()) + dev["duplicates"] + dev["invalid"]
     assert 0 < dev["selected"] < dev["considered"]  # a rate, not everything

@@ -1,4 +1,4 @@
-"""Name masking (data_prep.masking): Tool Zero's func_k/param_k and Hammer's random masking, on the
+"""Name masking (data_prep.augmentations.masking): Tool Zero's func_k/param_k and Hammer's random masking, on the
 real corpus samples: consistent renaming (no original name left in tools, gold calls or history),
 descriptions unchanged, valid rows with the golden property, deterministic for a seed."""
 
@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from data_prep import masking
-from data_prep.masking import (HAMMER_ALPHABET, HAMMER_FUNCTION_LENGTH, HAMMER_PARAM_LENGTH, UnmaskableSample,
+from data_prep.augmentations import masking
+from data_prep.augmentations.masking import (HAMMER_ALPHABET, HAMMER_FUNCTION_LENGTH, HAMMER_PARAM_LENGTH, UnmaskableSample,
                                apply_renaming, distinctive, hammer_renaming, tool_zero_renaming)
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate

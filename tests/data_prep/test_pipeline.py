@@ -51,7 +51,8 @@ def test_real_samples_convert(real_run):
     # ToolRL's 80 rows convert except for upstream errors in ToolRL's own conversion: 4 structured
     # values cut at the first comma ('{"start_date": "2022-07-01"'), one stringified expression
     # ('[0.02] * 25'), one bool parameter whose masked gold is a float (Hammer's masking turns bool
-    # defaults into floats, reference/corpora_formats.md §3.3), and one call to a name cut at "(".
+    # defaults into floats: Hammer's train/data_processing.py, docs/data.md §11), and one call to a name
+    # cut at "(".
     # The float-for-bool quirk also rejects one of the 10 Hammer examples.
     assert src["toolrl"].written_total == 73
     assert src["toolrl"].rejected == {R.TYPE_MISMATCH: 6, R.UNKNOWN_FUNCTION: 1}
@@ -169,6 +170,7 @@ def test_difficulty_order(tmp_path):
     assert [r["extra_info"]["index"] for r in rows(tmp_path, "train")] == list(range(len(diffs)))
 
 
+@pytest.mark.verl  # a transformers tokenizer
 def test_prompt_length_filter(tmp_path, tiny_tokenizer):
     report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), progress=False,
                             max_prompt_tokens=600, tokenizer=str(tiny_tokenizer)))

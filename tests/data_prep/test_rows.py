@@ -1,4 +1,4 @@
-"""Parquet rows (data_prep.rows): SPEC §6 columns, SPEC §3 ground truth, and verl 0.9.1's
+"""Parquet rows (data_prep.rows): the columns and ground truth of docs/data.md §6, and verl 0.9.1's
 RLHFDataset loading them and applying a chat template to every row."""
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def test_history_rendered_in_the_output_format(fmt):
     assert "It is 20C." in row["prompt"][4]["content"]
 
 
+@pytest.mark.verl
 @pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
 def test_rlhf_dataset_loads_every_row(tmp_path, tiny_tokenizer, fmt):
     from omegaconf import OmegaConf
@@ -97,7 +98,8 @@ def test_ground_truth_json_equals_plain_dumps():
 
 
 def test_table_builder_matches_row_dicts():
-    from data_prep.output import TableBuilder, to_tables
+    from data_prep.output import to_tables
+    from data_prep.tables import TableBuilder
 
     samples = [Sample("xlam", str(i), (Message("user", f"q{i}"), Message("assistant", "", (ToolCall("get_weather", {"city": "X"}),)),
                                        Message("tool", "{}"), Message("user", "again")), (TOOL,),

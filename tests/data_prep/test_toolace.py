@@ -1,4 +1,4 @@
-"""ToolACE converter (data_prep.toolace) on the exact real record and hand-written variants."""
+"""ToolACE converter (data_prep.corpora.toolace) on the exact real record and hand-written variants."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from data_prep import reasons as R
 from data_prep.sample import Rejected, Sample
-from data_prep.toolace import convert_record, extract_tools, looks_like_calls
+from data_prep.corpora.toolace import convert_record, extract_tools, looks_like_calls
 
 TOOLS = [
     {"name": "Market Trends API", "description": "", "parameters": {"type": "dict", "properties": {

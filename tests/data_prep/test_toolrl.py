@@ -1,4 +1,4 @@
-"""ToolRL rlla converter (data_prep.toolrl) on ToolRL's 80 released test rows."""
+"""ToolRL rlla converter (data_prep.corpora.toolrl) on ToolRL's 80 released test rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 from data_prep import reasons as R
 from data_prep.sample import Rejected, Sample
-from data_prep.toolrl import convert_record, parse_dialogue
+from data_prep.corpora.toolrl import convert_record, parse_dialogue
 
 
 def test_all_80_rows_convert(corpora):

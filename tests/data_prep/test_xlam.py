@@ -1,4 +1,4 @@
-"""xLAM converter (data_prep.xlam) on the 16 real records and hand-written quirks."""
+"""xLAM converter (data_prep.corpora.xlam) on the 16 real records and hand-written quirks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from data_prep import reasons as R
 from data_prep.sample import Rejected, Sample
-from data_prep.xlam import convert_record
+from data_prep.corpora.xlam import convert_record
 
 
 def rec(answers, tools, query="q?", rid=1):

@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+import sys
 import types
 import typing
 from functools import lru_cache
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 from toolzero_verl.core.logs import warn_once
 
@@ -63,7 +65,7 @@ def option(
     """A dataclass field with its constraints: ``choices``, inclusive ``min``/``max``, exclusive ``above``.
 
     ``help``, ``flag`` and ``metavar`` are for command lines generated from the config
-    (:func:`data_prep.options_cli.add_options`); ``help`` is the one place an option is described.
+    (:func:`add_arguments`); ``help`` is the one place an option is described.
     """
     meta = {"choices": choices, "min": min, "max": max, "above": above, "help": help, "flag": flag, "metavar": metavar}
     if isinstance(default, (list, dict, set)):
@@ -228,3 +230,109 @@ def _convert_sequence(name: str, value: Any, annotation: Any, origin: type) -> A
 def describe(cls: type) -> list[tuple[str, Any, str]]:
     """``(name, default, help)`` of every option of ``cls``, in declaration order (for docs and --help)."""
     return [(f.name, f.default, f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+
+
+# --- command lines generated from a config ------------------------------------------------------
+
+
+def add_arguments(
+    parser: Any,
+    cls: type,
+    *,
+    only: Iterable[str] | None = None,
+    prefix: str = "",
+    renamed: Mapping[str, str] | None = None,
+) -> None:
+    """Add one flag per option of ``cls`` (the fields declared with :func:`option` help, or those in ``only``,
+    in that order) to an ``argparse`` parser or argument group.
+
+    The flag is ``--field-name`` unless the field gives ``flag``; its help, default and metavar (or
+    ``{choices}``) come from the field, so they are stated once. A value is converted and checked as
+    the config would (:func:`check_value`), so a bad one fails in argparse (exit 2) naming the flag. A
+    ``bool`` option defaulting to False is a switch, one defaulting to True a ``--no-…`` switch (name it
+    with ``flag``). A flag not given stores nothing: :func:`from_arguments` then leaves the field's
+    default in force. ``renamed`` maps old flags to field names: they still work, stay out of ``--help``,
+    and print a deprecation note. Destinations are ``prefix + field name``.
+
+    >>> import argparse
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Demo(Options):
+    ...     rate: float = option(0.0, min=0.0, max=1.0, metavar="R", help="a rate")
+    ...     fast: bool = option(True, flag="--slow", help="go slowly")
+    >>> p = argparse.ArgumentParser(prog="demo")
+    >>> add_arguments(p, Demo, renamed={"--old-rate": "rate"})
+    >>> from_arguments(Demo, p.parse_args(["--rate", "0.5", "--slow"]))
+    Demo(rate=0.5, fast=False)
+    >>> from_arguments(Demo, p.parse_args([]))
+    Demo(rate=0.0, fast=True)
+    """
+    import argparse  # only command lines need it; the reward path imports this module too
+
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    names = list(only) if only is not None else [n for n, f in by_name.items() if "help" in f.metadata]
+    hints = _hints(cls)
+    flags = {}
+    for name in names:
+        f = by_name[name]
+        flag = f.metadata.get("flag") or "--" + name.replace("_", "-")
+        flags[name] = flag
+        kwargs: dict[str, Any] = {"dest": prefix + name, "default": argparse.SUPPRESS, "help": _help_text(f)}
+        if hints[name] is bool:
+            kwargs["action"] = "store_false" if f.default is True else "store_true"
+        else:
+            kwargs["type"] = _argument_type(name, hints[name], f.metadata)
+            kwargs["metavar"] = f.metadata.get("metavar") or _choices_metavar(f.metadata.get("choices"))
+            kwargs["required"] = f.default is dataclasses.MISSING
+        parser.add_argument(flag, **kwargs)
+    for old, name in (renamed or {}).items():
+        parser.add_argument(old, dest=prefix + name, default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                            type=_argument_type(name, hints[name], by_name[name].metadata),
+                            action=_deprecated_flag(flags.get(name) or "--" + name.replace("_", "-")))
+
+
+def from_arguments(cls: type, namespace: Any, *, prefix: str = "", **given: Any):
+    """``cls`` built from the flags :func:`add_arguments` added (those given on the command line) and ``given``."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        if hasattr(namespace, prefix + f.name):
+            values[f.name] = getattr(namespace, prefix + f.name)
+    return cls(**{**values, **given})
+
+
+def _help_text(f: dataclasses.Field) -> str:
+    text = f.metadata.get("help", "")
+    if f.default is not dataclasses.MISSING and not isinstance(f.default, bool) and f.default not in (None, "", ()):
+        text = f"{text.rstrip('.')}. Default: {f.default}"
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def _choices_metavar(choices: tuple | None) -> str | None:
+    return "{" + ",".join(map(str, choices)) + "}" if choices else None
+
+
+_OPTION_PREFIX = re.compile(r"^option '[^']*' ")
+
+
+def _argument_type(name: str, annotation: Any, meta: Mapping[str, Any]):
+    import argparse
+
+    def convert(text: str) -> Any:
+        try:
+            return check_value(name, text, annotation, meta)
+        except ConfigError as exc:  # argparse names the flag; drop our "option 'x' " prefix
+            raise argparse.ArgumentTypeError(_OPTION_PREFIX.sub("", str(exc))) from None
+
+    convert.__name__ = getattr(annotation, "__name__", "value")  # argparse shows it in "invalid <name> value"
+    return convert
+
+
+def _deprecated_flag(new: str) -> type:
+    import argparse
+
+    class Deprecated(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"{parser.prog}: {option_string} is deprecated; use {new}", file=sys.stderr)
+            setattr(namespace, self.dest, values)
+
+    return Deprecated

@@ -1,10 +1,11 @@
 """Irrelevance relabelling: remove the gold tools, and the right move becomes not to call.
 
 This is how Hammer built ``xlam-irrelevance-7.5k`` from xLAM ("removed the ground truth function
-from the provided tool list, and relabel them as irrelevant", reference/corpora_formats.md §3.1),
+from the provided tool list, and relabel them as irrelevant", the dataset card of
+MadeAgents/xlam-irrelevance-7.5k on Hugging Face; docs/data.md §1),
 available here for any corpus at a chosen rate. The derived sample keeps the conversation, offers
 the tools minus every function the gold calls use, has no gold call, and its reference answer is
-``[]`` - the same no-call convention as Hammer's own rows (:data:`data_prep.xlam.NO_CALL_ANSWER`).
+``[]`` - the same no-call convention as Hammer's own rows (:data:`data_prep.corpora.xlam.NO_CALL_ANSWER`).
 
 It is never produced when the request could still be answered *by name* (:func:`answers_by_name`):
 a remaining tool whose normalised name (lower-cased, only letters and digits kept) equals a gold
@@ -17,7 +18,8 @@ tool (the dialogue would contradict the tool list).
 >>> from toolzero_verl.core.calls import ToolCall
 >>> from data_prep.sample import Message, Sample
 >>> t = lambda n: {"name": n, "description": "", "parameters": {"type": "object", "properties": {}, "required": []}}
->>> s = Sample("xlam", "4", (Message("user", "Weather in Paris?"),), (t("get_weather"), t("news")), (ToolCall("get_weather", {}),))
+>>> s = Sample("xlam", "4", (Message("user", "Weather in Paris?"),), (t("get_weather"), t("news")),
+...            (ToolCall("get_weather", {}),))
 >>> r = relabel(s)
 >>> r.tool_names, r.calls, r.answer, r.source_id
 (('news',), (), '[]', '4#irrelevance')
@@ -30,11 +32,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .sample import Sample
-from .xlam import NO_CALL_ANSWER
+from ..corpora.xlam import NO_CALL_ANSWER
+from ..sample import Sample
 
 MIN_CONTAINED = 5  # shortest normalised name that counts when contained in another name
-DEVICE = "irrelevance"
+AUGMENTATION = "irrelevance"
 
 # Why a sample was not relabelled (counted per reason in report.json).
 NO_CALLS = "no_calls"  # already a no-call sample
@@ -65,7 +67,7 @@ def answers_by_name(tool_name: str, gold_names: set[str] | frozenset[str]) -> bo
     return False
 
 
-def relabel(sample: Sample, suffix: str = DEVICE) -> Sample | str:
+def relabel(sample: Sample, suffix: str = AUGMENTATION) -> Sample | str:
     """The no-call sample without the gold tools, or the reason it cannot be made."""
     if not sample.calls:
         return NO_CALLS

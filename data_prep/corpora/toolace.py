@@ -1,7 +1,7 @@
 """ToolACE (``data.json``) -> one sample per assistant turn.
 
 Record: ``{"system": str, "conversations": [{"from": "user"|"assistant"|"tool", "value": str}]}``
-(reference/corpora_formats.md §1). The tools are a ``json.dumps`` list embedded in the system
+(docs/data.md §1, ToolACE). The tools are a ``json.dumps`` list embedded in the system
 prompt after ``"...that you can invoke:\\n"``; an assistant call turn is a Python-call string
 (``[Get Manager Placeholder Image(sport="football")]``, names with spaces) parsed by
 :func:`toolzero_verl.core.pycalls.parse_python_calls` with the tool names as known names (never regex
@@ -24,15 +24,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolzero_verl.core.formats import MAX_RESPONSE_CHARS
 from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls
 
-from . import reasons as R
-from .sample import Message, Rejected, Sample
-from .reader import json_list_items
-from .types import tools_from_items
+from .. import reasons as R
+from ..reader import json_list_items
+from ..sample import Message, Rejected, Sample
+from ..types import tools_from_items
 
 SOURCE = "toolace"
-TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed template (corpora_formats.md §1.2)
+TOOLS_MARKER = "that you can invoke:"  # ToolACE's fixed system-prompt template (docs/data.md §1)
+# ``[`` positions tried for the tool list after the marker; the template puts it at the first one, and a
+# hostile prompt full of ``[`` must not cost one JSON decode per bracket.
+MAX_TOOL_LIST_TRIES = 8
+# A call turn longer than this is not parsed: the reward reads no response longer either
+# (toolzero_verl.core.formats.MAX_RESPONSE_CHARS), so such a gold call could never be matched.
+MAX_CALL_CHARS = MAX_RESPONSE_CHARS
 ROLE_MAP = {"user": "user", "assistant": "assistant", "tool": "tool",
             # ShareGPT spellings of the same roles (derived copies of ToolACE use them)
             "human": "user", "gpt": "assistant", "observation": "tool", "function_call": "assistant"}
@@ -44,7 +51,9 @@ def extract_tool_items(system: str) -> list[tuple[str, Any]]:
     ``". "`` and any ``]`` inside descriptions are no problem). Raises ``ValueError``."""
     start = system.find(TOOLS_MARKER)
     pos = system.find("[", start + len(TOOLS_MARKER) if start >= 0 else 0)
-    while pos >= 0:
+    for _ in range(MAX_TOOL_LIST_TRIES):
+        if pos < 0:
+            break
         try:
             items, _ = json_list_items(system, pos)
         except ValueError:
@@ -88,7 +97,8 @@ def convert_record(rec: Any, index: int) -> tuple[int, list[Sample | Rejected]]:
     names = [t["name"] for t in tools]
     turns = []
     for turn in rec["conversations"]:
-        role = ROLE_MAP.get(turn.get("from")) if isinstance(turn, dict) else None
+        speaker = turn.get("from") if isinstance(turn, dict) else None
+        role = ROLE_MAP.get(speaker) if isinstance(speaker, str) else None  # a list or dict "from" is no role
         value = turn.get("value") if isinstance(turn, dict) else None
         if role is None or not isinstance(value, str):
             return 1, [Rejected(SOURCE, sid, R.MALFORMED_RECORD, f"bad turn {turn!r:.80}")]
@@ -105,6 +115,8 @@ def convert_record(rec: Any, index: int) -> tuple[int, list[Sample | Rejected]]:
         turn_id = f"{sid}:{t}"
         if looks_like_calls(value):
             try:
+                if len(value) > MAX_CALL_CHARS:
+                    raise CallSyntaxError(f"call text longer than {MAX_CALL_CHARS} characters")
                 calls = tuple(parse_python_calls(value, names))
             except CallSyntaxError as exc:
                 out.append(Rejected(SOURCE, turn_id, R.UNPARSEABLE_CALL, str(exc)))

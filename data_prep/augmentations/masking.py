@@ -1,6 +1,6 @@
 """Name masking: Tool Zero's ``func_1``/``param_1`` renaming and Hammer's random function masking.
 
-Both devices rename function and parameter names *consistently* across everything a sample holds,
+Both augmentations rename function and parameter names *consistently* across everything a sample holds,
 so the model must read the descriptions instead of recalling memorised API names:
 
 - the tool list (names, ``properties`` keys, ``required``; descriptions stay as they are),
@@ -17,9 +17,10 @@ so the model must read the descriptions instead of recalling memorised API names
 
 :func:`tool_zero_renaming` numbers functions ``func_1…`` in tool-list order and each function's
 parameters ``param_1…`` in schema order. :func:`hammer_renaming` follows Hammer's published
-procedure (reference/corpora_formats.md §3.3): random function names of 5–15 and parameter names of
-4–10 characters from ``[A-Za-z0-9_.]``, and, for a gold argument equal to its parameter's default,
-a perturbed default rewritten in the schema, the descriptions, the calls and the user turns.
+procedure (``train/data_processing.py`` in GitHub MadeAgents/Hammer; docs/data.md §11): random
+function names of 5–15 and parameter names of 4–10 characters from ``[A-Za-z0-9_.]``, and, for a
+gold argument equal to its parameter's default, a perturbed default rewritten in the schema, the
+descriptions, the calls and the user turns.
 Hammer's bool-to-float quirk is not reproduced (a float for a boolean parameter is a type error);
 boolean defaults are left unchanged.
 
@@ -27,7 +28,8 @@ boolean defaults are left unchanged.
 >>> from data_prep.sample import Message, Sample
 >>> tool = {"name": "get_weather", "description": "Weather for a city.", "parameters": {"type": "object",
 ...         "properties": {"city": {"type": "string"}}, "required": ["city"]}}
->>> s = Sample("xlam", "1", (Message("user", "Weather in Paris?"),), (tool,), (ToolCall("get_weather", {"city": "Paris"}),))
+>>> s = Sample("xlam", "1", (Message("user", "Weather in Paris?"),), (tool,),
+...            (ToolCall("get_weather", {"city": "Paris"}),))
 >>> m = apply_renaming(s, tool_zero_renaming(s))
 >>> m.calls[0], m.tools[0]["parameters"]["required"], m.tools[0]["description"]
 (ToolCall(name='func_1', arguments={'param_1': 'Paris'}), ['param_1'], 'Weather for a city.')
@@ -45,10 +47,10 @@ from typing import Any, Mapping
 
 from toolzero_verl.core.calls import ToolCall
 
-from .sample import Message, Sample
+from ..sample import Message, Sample
 
-# Hammer's masking alphabet and name lengths (MadeAgents/Hammer train/data_processing.py, as
-# described in reference/corpora_formats.md §3.3).
+# Hammer's masking alphabet and name lengths (train/data_processing.py in GitHub MadeAgents/Hammer:
+# replace_function_names_new, replace_param_names_new, replace_param_default_values_news).
 HAMMER_ALPHABET = string.ascii_letters + string.digits + "_."
 HAMMER_FUNCTION_LENGTH = (5, 15)
 HAMMER_PARAM_LENGTH = (4, 10)
@@ -144,10 +146,12 @@ def hammer_renaming(sample: Sample, rng: random.Random, fraction: float = 1.0) -
     params: dict[str, dict[str, str]] = {}
     for tool in sample.tools:
         name = tool["name"]
-        functions[name] = _random_name(rng, HAMMER_FUNCTION_LENGTH, taken_functions) if rng.random() < fraction else name
+        renamed = rng.random() < fraction
+        functions[name] = _random_name(rng, HAMMER_FUNCTION_LENGTH, taken_functions) if renamed else name
         props = _properties(tool)
         taken = set(props)
-        params[name] = {p: (_random_name(rng, HAMMER_PARAM_LENGTH, taken) if rng.random() < fraction else p) for p in props}
+        params[name] = {p: (_random_name(rng, HAMMER_PARAM_LENGTH, taken) if rng.random() < fraction else p)
+                        for p in props}
     return Renaming(functions, params, _perturbed_defaults(sample, rng))
 
 

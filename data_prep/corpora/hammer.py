@@ -1,7 +1,8 @@
 """Hammer's irrelevance set (``xlam-7.5k-irrelevancek.json``) -> no-call samples.
 
-No raw record of this file was ever seen (reference/corpora_formats.md §3.2); the code that reads
-it treats it exactly like xLAM: ``{"query", "tools": "<JSON>", "answers": "[]"}``, maybe without
+No raw record of this file was available to us (docs/data.md §1, Hammer irrelevance); the code that
+reads it upstream (``train/data_processing.py`` in GitHub MadeAgents/Hammer) treats it exactly like
+xLAM: ``{"query", "tools": "<JSON>", "answers": "[]"}``, maybe without
 ``id`` (then the record's position is its id), maybe with ``"tools": "[]"`` (rejected as
 ``empty_tools``). ``answers == "[]"`` becomes a no-call sample whose reference answer is ``[]``;
 a record that does carry calls is converted like an xLAM record rather than dropped.
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..sample import Rejected, Sample
 from . import xlam
-from .sample import Rejected, Sample
 
 SOURCE = "hammer"
 

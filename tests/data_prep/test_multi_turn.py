@@ -1,4 +1,4 @@
-"""The four multi-turn augmentations (data_prep.augment) on the real corpus samples and the bundled
+"""The four multi-turn augmentations (data_prep.augmentations.multi_turn) on the real corpus samples and the bundled
 examples: valid samples with the golden property, and each does what it claims (the clarification
 turn really lacks the value, the correction target is exactly what the history got wrong, ...)."""
 
@@ -9,11 +9,11 @@ import random
 import re
 from collections import Counter
 
-from data_prep import augment as A
-from data_prep.irrelevance import answers_by_name
+from data_prep.augmentations import multi_turn as A
+from data_prep.augmentations.irrelevance import answers_by_name
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from data_prep.xlam import NO_CALL_ANSWER
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from toolzero_verl.core.calls import ToolCall, call_key
 
 from .conftest import sample_golden_failures

@@ -11,7 +11,7 @@ Tool results in derived dialogues are synthetic and say only what the history im
     tool of the same name with the same schema, and no same-named tools with different schemas)
     become one dialogue: user A, the gold calls of A, their results, user B; the target is B's
     calls with the union of both tool lists.
-(b) :func:`reintroduce` - the gold tools are removed (as in :mod:`data_prep.irrelevance`, with the
+(b) :func:`reintroduce` - the gold tools are removed (as in :mod:`data_prep.augmentations.irrelevance`, with the
     same "answers by name" guard): turn 1 is the no-call answer ``[]``; then the user says the
     function is available again, and turn 2 (all tools offered) must make the original calls.
 (c) :func:`clarify` - a required parameter's value is cut out of the user turn (only when the
@@ -30,8 +30,10 @@ Tool results in derived dialogues are synthetic and say only what the history im
 >>> s = Sample("xlam", "0", (Message("user", "What airport has the IATA code NRT?"),), (tool,),
 ...            (ToolCall("airport_info", {"iata": "NRT"}),))
 >>> ask, follow = clarify(s, random.Random(0))
->>> ask.query, ask.calls, ask.answer
-('What airport has the IATA code?', (), 'Your request does not give the required parameter "iata" (IATA code). Could you please provide it?')
+>>> ask.query, ask.calls
+('What airport has the IATA code?', ())
+>>> ask.answer
+'Your request does not give the required parameter "iata" (IATA code). Could you please provide it?'
 >>> follow.query, follow.calls == s.calls
 ('NRT', True)
 """
@@ -48,9 +50,9 @@ from typing import Any, Sequence
 
 from toolzero_verl.core.calls import ToolCall, call_key
 
+from ..corpora.xlam import NO_CALL_ANSWER
+from ..sample import Message, Sample
 from .irrelevance import relabel
-from .sample import Message, Sample
-from .xlam import NO_CALL_ANSWER
 
 SYNTHETIC_RESULT = {"status": "success"}  # what a derived dialogue's tool turn reports for a call
 MISSING_REQUIRED_ERROR = "missing required parameter"
@@ -61,7 +63,8 @@ MAX_PARTNER_TRIES = 32  # concat: candidate partners examined per sample
 PERTURBED_STRING_LENGTH = 5
 # Words dropped together with a value cut from the user turn ("... code NRT" -> "... code",
 # "flights on 2024-09-03 for two" -> "flights for two").
-LEADING_WORDS = ("and", "or", "in", "on", "at", "for", "from", "to", "of", "with", "by", "about", "named", "called", "as", "is")
+LEADING_WORDS = ("and", "or", "in", "on", "at", "for", "from", "to", "of", "with", "by", "about", "named", "called",
+                 "as", "is")
 _WORD = "A-Za-z0-9_"
 _PAIRS = {'"': '"', "'": "'", "(": ")", "[": "]", "`": "`", "\u201c": "\u201d"}
 
@@ -157,7 +160,8 @@ def reintroduce(sample: Sample) -> tuple[Sample, Sample] | str:
         return first
     names = list(dict.fromkeys(c.name for c in sample.calls))
     quoted = " and ".join(f'"{n}"' for n in names)
-    note = REINTRODUCE_TEMPLATE.format(s="s" if len(names) > 1 else "", names=quoted, verb="are" if len(names) > 1 else "is")
+    plural = len(names) > 1
+    note = REINTRODUCE_TEMPLATE.format(s="s" if plural else "", names=quoted, verb="are" if plural else "is")
     messages = sample.messages + (Message("assistant", NO_CALL_ANSWER), Message("user", note))
     second = _derive(sample, "reintroduce:2", messages=messages)
     return first, second
@@ -307,7 +311,8 @@ def correct(sample: Sample, rng: random.Random) -> Sample | str:
         made[i] = ToolCall(calls[i].name, {k: v for k, v in calls[i].arguments.items() if k != key})
     else:
         prop = by_name[calls[i].name]["parameters"]["properties"].get(key, {})
-        made[i] = ToolCall(calls[i].name, {**calls[i].arguments, key: _perturb_value(calls[i].arguments[key], prop, rng)})
+        changed = _perturb_value(calls[i].arguments[key], prop, rng)
+        made[i] = ToolCall(calls[i].name, {**calls[i].arguments, key: changed})
     missing = Counter(call_key(c) for c in calls) - Counter(call_key(c) for c in made)
     target = []
     for c in calls:

@@ -1,7 +1,7 @@
 """xLAM function-calling 60k (``xlam_function_calling_60k.json``) -> samples.
 
 Record: ``{"id": int, "query": str, "answers": "<JSON string>", "tools": "<JSON string>"}``
-(reference/corpora_formats.md §2). ``answers``/``tools`` are double-encoded JSON; parameters are a
+(docs/data.md §1, xLAM). ``answers``/``tools`` are double-encoded JSON; parameters are a
 flat map with Python-ish type strings and no ``required`` (inferred, see :func:`data_prep.types.flat_tool`).
 Duplicate tool names in one record: identical copies are merged; differing copies keep the first,
 and a gold call to such a name is rejected as ``duplicate_tool_name`` (its schema is ambiguous).
@@ -20,10 +20,10 @@ from typing import Any, Mapping
 
 from toolzero_verl.core.calls import ToolCall
 
-from . import reasons as R
-from .sample import Message, Rejected, Sample
-from .reader import json_list_items
-from .types import flat_tool, tools_from_items
+from .. import reasons as R
+from ..reader import json_list_items
+from ..sample import Message, Rejected, Sample
+from ..types import flat_tool, tools_from_items
 
 # What a no-call xLAM-schema record (Hammer's irrelevance rows) expects the model to answer:
 # the BFCL / Hammer convention of an empty call list.
