@@ -41,6 +41,32 @@ preflight() {
         exit 1
     fi
     echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
+    TOOLZERO_LAUNCH_ARGS=("$@")
+    trap merge_hint EXIT
+}
+
+# On a successful exit after the launch: the command that turns the last checkpoint into a Hugging Face
+# folder for evaluation (docs/eval.md). The folder is verl's trainer.default_local_dir (its default:
+# checkpoints/<project_name>/<experiment_name>); verl records the last step in latest_checkpointed_iteration.txt.
+merge_hint() {
+    local status=$? arg dir="" project="" experiment="" step
+    [[ $status == 0 ]] || return 0
+    for arg in "${TOOLZERO_LAUNCH_ARGS[@]}"; do
+        case "${arg#+}" in
+            trainer.default_local_dir=*) dir="${arg#*=}" ;;
+            trainer.project_name=*) project="${arg#*=}" ;;
+            trainer.experiment_name=*) experiment="${arg#*=}" ;;
+        esac
+    done
+    dir="${dir:-checkpoints/$project/$experiment}"
+    if [[ -f "$dir/latest_checkpointed_iteration.txt" ]]; then
+        step="$(tr -d '[:space:]' < "$dir/latest_checkpointed_iteration.txt")"
+        echo "==> training done. Merge the last checkpoint into a Hugging Face folder:" >&2
+        echo "    toolzero-eval merge --checkpoint $dir/global_step_$step --out $dir/global_step_$step/hf" >&2
+    else
+        echo "==> training done; no checkpoint in $dir (trainer.save_freq). With one:" >&2
+        echo "    toolzero-eval merge --checkpoint $dir/global_step_<N> --out $dir/global_step_<N>/hf" >&2
+    fi
 }
 
 # convert_examples DIR [toolzero-prep option ...]: converts the bundled example corpora (examples/data:

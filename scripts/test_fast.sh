@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README "make test-fast": the verl-free floors (core, rewards, eval, data_prep) with verl, torch, ray
 # and transformers made unimportable (tests/conftest.py). Tests that need that stack carry the `verl`
-# marker and are deselected (pytest reports how many); anything else importing it fails.
+# marker and are deselected (pytest reports how many), as are those needing bfcl-eval (`bfcl`);
+# anything else importing the stack fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=python3
@@ -11,5 +12,5 @@ if ! "$PY" -c 'import pandas, pyarrow, scipy, pytest, hypothesis' 2>/dev/null; t
     exit 2
 fi
 FAST_DIRS=(tests/toolzero_verl/core tests/toolzero_verl/rewards tests/toolzero_verl/eval tests/data_prep tests/test_layers.py)
-TOOLZERO_FAST=1 "$PY" -m pytest "${FAST_DIRS[@]}" -m "not verl" -p no:cacheprovider \
+TOOLZERO_FAST=1 "$PY" -m pytest "${FAST_DIRS[@]}" -m "not verl and not bfcl" -p no:cacheprovider \
     --doctest-modules toolzero_verl/core toolzero_verl/rewards toolzero_verl/eval data_prep "$@"

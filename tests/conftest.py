@@ -29,3 +29,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared data not found at {SHARED}; clone the repo next to shared/ or set TOOLZERO_SHARED")
     return SHARED
+
+
+def pytest_runtest_setup(item):
+    """A test marked `bfcl` fails loudly (never skips) where bfcl-eval is not installed: `make test` runs
+    those tests in .venv-bfcl (scripts/setup_bfcl.sh); elsewhere deselect them with -m 'not bfcl'."""
+    if item.get_closest_marker("bfcl") is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("bfcl_eval") is None:
+            pytest.fail("this test needs bfcl-eval: run it with .venv-bfcl/bin/python (scripts/setup_bfcl.sh), "
+                        "or deselect it with -m 'not bfcl'", pytrace=False)

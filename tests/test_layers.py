@@ -106,13 +106,13 @@ def test_verl_free_floors_import_with_verl_torch_and_ray_blocked():
     names = sorted(n for n in project_modules() if n.startswith(VERL_FREE) and not n.endswith("__main__"))
     code = (
         "import json, sys\n"
-        "from toolzero_verl.testing.import_blocker import install\n"
-        "install()\n"
+        "from toolzero_verl.testing.import_blocker import HEAVY, install\n"
+        "install(HEAVY | {'bfcl_eval'})\n"  # bfcl-eval is optional too: imported inside functions only
         f"for name in {names!r}:\n"
         "    __import__(name)\n"
         "glue = sorted(m for m in sys.modules if m.startswith(('toolzero_verl.plugin', 'toolzero_verl.testing'))"
         " and m != 'toolzero_verl.testing' and not m.startswith('toolzero_verl.testing.import_blocker'))\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('verl', 'torch', 'ray'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('verl', 'torch', 'ray', 'bfcl_eval'))\n"
         "print(json.dumps({'glue': glue, 'heavy': heavy}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

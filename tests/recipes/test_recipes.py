@@ -232,3 +232,29 @@ def test_dry_run_of_the_cpu_recipe_composes_without_building_anything(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "dry run OK" in out.stdout and "device: cpu" in out.stdout
     assert not (tmp_path / "run").exists()
+
+
+def test_a_finished_launch_prints_the_merge_command(tmp_path):
+    """A `python3` shim passes the preflight and plays a training run that saves step 7; the recipe then
+    prints the exact `toolzero-eval merge` command for that checkpoint."""
+    shim_dir, ckpt = tmp_path / "bin", tmp_path / "ckpt"
+    shim_dir.mkdir()
+    shim = shim_dir / "python3"
+    shim.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, pathlib\n"
+        "args = sys.argv[1:]\n"
+        "if args[:2] == ['-m', 'verl.trainer.main_ppo']:\n"
+        "    d = [a.split('=', 1)[1] for a in args if a.startswith('trainer.default_local_dir=')][0]\n"
+        "    pathlib.Path(d).mkdir(parents=True)\n"
+        "    (pathlib.Path(d) / 'latest_checkpointed_iteration.txt').write_text('7')\n"
+    )
+    shim.chmod(0o755)
+    env = {**subprocess_env(), "PATH": f"{shim_dir}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(["bash", str(RECIPES / "smoke.sh"), f"trainer.default_local_dir={ckpt}"],
+                         env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"toolzero-eval merge --checkpoint {ckpt}/global_step_7 --out {ckpt}/global_step_7/hf" in out.stderr
+    failed = subprocess.run(["bash", str(RECIPES / "smoke.sh"), f"trainer.default_local_dir={ckpt}"],
+                            env=env, capture_output=True, text=True)  # mkdir fails: the run fails
+    assert failed.returncode != 0 and "toolzero-eval merge" not in failed.stderr

@@ -1,10 +1,8 @@
 """BFCL-format data -> our prompts and ground truths; per-category accuracy and the BFCL v3 summary.
 
-Data layout (BFCL's bfcl_eval/data/, docs/eval.md §4): ``BFCL_v3_<category>.json`` question files (JSON Lines:
-``{"id", "question": [[messages]], "function": [docs]}``) and ``possible_answer/BFCL_v3_<category>.json``
-answer keys (``{"id", "ground_truth": [{name: {param: [allowed...]}}]}``). v4 files (``BFCL_v4_``,
-``simple_python``) load the same way. Only the single-turn python categories are scored: java and
-javascript use other value converters, multi-turn is checked by execution (both listed as skipped).
+The data folder is read by :mod:`toolzero_verl.eval.bfcl_data` (layout, record checks). Only the
+single-turn python categories are scored here: java and javascript use other value converters and
+multi-turn is checked by execution; BFCL's own evaluator scores those (:mod:`toolzero_verl.eval.official`).
 
 Each question becomes one of our ground truths: ``tools`` = the entry's function docs (BFCL types,
 which our matcher reads natively), ``possible_answers`` = the answer key unchanged (so the check is
@@ -21,108 +19,33 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.atomic import atomic_path
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.matching import PARALLEL_WRONG_COUNT, WRONG_COUNT
+from toolzero_verl.eval import leaderboard
+from toolzero_verl.eval.bfcl_data import (  # noqa: F401 - re-exported: the BFCL data API lives here too
+    CATEGORIES,
+    LIVE,
+    MAX_REPORTED_RECORDS,
+    NO_ANSWER_KEY,
+    NON_LIVE,
+    BfclData,
+    BfclDataError,
+    BfclEntry,
+    load_bfcl,
+)
 from toolzero_verl.eval.score import Report
 
-# Single-turn python categories we score, in BFCL's display order (§2.3).
-NON_LIVE = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
-LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
-CATEGORIES = NON_LIVE + LIVE
-NO_ANSWER_KEY = frozenset({"irrelevance", "live_irrelevance", "live_relevance"})  # §1.5
-ALIASES = {"simple_python": "simple"}  # v4 renamed simple -> simple_python (§1.7)
-# Entry counts of BFCL v3 after 2025-04-09 (§2.3), for reports on partial directories.
+# Entry counts of BFCL v3 after 2025-04-09 (BFCL's data at gorilla ea13468e), for reports on partial directories.
 V3_COUNTS = {
     "simple": 400, "java": 100, "javascript": 50, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
     "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
     "live_parallel_multiple": 24, "live_irrelevance": 882, "live_relevance": 18,
 }
-# v3 summary groups (§5.1).
-SIMPLE_AST = ("simple", "java", "javascript")  # unweighted; java/javascript are not scored here (0)
-NON_LIVE_AST = ("multiple", "parallel", "parallel_multiple")  # + Simple AST, unweighted
-LIVE_AST = LIVE[:4]  # count-weighted
-LIVE_OVERALL = LIVE  # count-weighted, including live_irrelevance and live_relevance
-
-_FILE = re.compile(r"^BFCL_v(\d+)_(.+)\.json$")
-
-
-@dataclass(frozen=True)
-class BfclEntry:
-    id: str
-    category: str
-    messages: tuple[dict, ...]  # the single turn's chat messages (system/user/assistant)
-    functions: tuple[dict, ...]
-    answer: tuple[dict, ...] | None  # the answer key's ground_truth; None for the no-answer categories
-
-
-@dataclass(frozen=True)
-class BfclData:
-    entries: list[BfclEntry]
-    skipped_files: list[str]  # question files of categories we do not score
-    version: str
-
-
-def _category(stem: str) -> str:
-    return ALIASES.get(stem, stem)
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def load_bfcl(bfcl_dir: str | os.PathLike, categories: Iterable[str] | None = None) -> BfclData:
-    """Load the supported categories present in ``bfcl_dir`` (raises if none is).
-
-    A missing answer-key file or id for a category that has one is a data error (ValueError).
-    """
-    root = Path(bfcl_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"BFCL directory not found: {root}")
-    wanted = None if categories is None else {_category(c) for c in categories}
-    if wanted is not None and wanted - set(CATEGORIES):
-        raise ValueError(f"unknown BFCL categories {sorted(wanted - set(CATEGORIES))}; scored: {list(CATEGORIES)}")
-    found: dict[str, Path] = {}
-    skipped, versions = [], set()
-    for path in sorted(root.iterdir()):
-        m = _FILE.match(path.name)
-        if not m or not path.is_file():
-            continue
-        cat = _category(m.group(2))
-        if cat not in CATEGORIES:
-            skipped.append(path.name)
-            continue
-        if wanted is None or cat in wanted:
-            found[cat] = path
-            versions.add(m.group(1))
-    if not found:
-        raise FileNotFoundError(f"no BFCL_v*_<category>.json question files for {sorted(wanted or CATEGORIES)} in {root}")
-    entries: list[BfclEntry] = []
-    for cat in CATEGORIES:
-        if cat not in found:
-            continue
-        qpath = found[cat]
-        answers: dict[str, Any] = {}
-        if cat not in NO_ANSWER_KEY:
-            apath = root / "possible_answer" / qpath.name
-            if not apath.is_file():
-                raise ValueError(f"answer key {apath} missing for {qpath.name}")
-            answers = {a["id"]: a["ground_truth"] for a in _read_jsonl(apath)}
-        for q in _read_jsonl(qpath):
-            turns = q.get("question") or [[]]
-            messages = tuple(msg for turn in turns for msg in turn)  # single-turn files hold one turn
-            if cat not in NO_ANSWER_KEY and q["id"] not in answers:
-                raise ValueError(f"{q['id']} has no answer in {apath}")
-            answer = tuple(answers[q["id"]]) if cat not in NO_ANSWER_KEY else None
-            entries.append(BfclEntry(q["id"], cat, messages, tuple(q.get("function") or ()), answer))
-    return BfclData(entries, skipped, "/".join(f"v{v}" for v in sorted(versions)))
 
 
 # --- answer key -> ground truth ------------------------------------------------------------------
@@ -155,7 +78,9 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def answer_key_calls(answer: Sequence[Mapping[str, Mapping[str, list]]], functions: Sequence[Mapping] = ()) -> list[ToolCall]:
+def answer_key_calls(
+    answer: Sequence[Mapping[str, Mapping[str, list]]], functions: Sequence[Mapping] = ()
+) -> list[ToolCall]:
     """One passing answer per answer-key call: for each parameter that is required (by the function
     doc) or whose first allowed value is not ``""``, its first allowed value that is not ``""``."""
     required = {}
@@ -168,7 +93,8 @@ def answer_key_calls(answer: Sequence[Mapping[str, Mapping[str, list]]], functio
         for name, params in item.items():
             args = {}
             for pname, allowed in params.items():
-                first_is_blank = isinstance(allowed, list) and bool(allowed) and type(allowed[0]) is str and allowed[0] == ""
+                first_is_blank = (isinstance(allowed, list) and bool(allowed) and type(allowed[0]) is str
+                                  and allowed[0] == "")
                 if first_is_blank and pname not in required.get(name, ()):
                     continue
                 found, v = _first_allowed(allowed)
@@ -179,7 +105,8 @@ def answer_key_calls(answer: Sequence[Mapping[str, Mapping[str, list]]], functio
 
 
 def ground_truth(entry: BfclEntry) -> dict[str, Any]:
-    """Our ground-truth JSON (docs/rewards.md, "Ground truth") for one entry (``possible_answers`` = the answer key, unchanged)."""
+    """Our ground-truth JSON (docs/rewards.md, "Ground truth") for one entry (``possible_answers`` = the answer
+    key, unchanged)."""
     if entry.answer is None:
         return {"calls": [], "tools": list(entry.functions), "possible_answers": [], "answer": None}
     answer = list(entry.answer)
@@ -206,20 +133,26 @@ def _is_simple(category: str) -> bool:
 
 
 def prompt_messages(entry: BfclEntry, output_format: str) -> list[dict[str, str]]:
-    """The training system prompt (instruction + tools + format) then the entry's turn.
+    """The training system prompt (instruction + tools + format) then the entry's turn."""
+    return training_messages(entry.functions, entry.messages, output_format)
 
-    A system message inside the entry is appended to ours (BFCL prepends its own prompt likewise, §6.1).
-    """
+
+def training_messages(functions: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]],
+                      output_format: str) -> list[dict[str, str]]:
+    """Our training system prompt for ``functions`` followed by ``messages``; a system message among
+    them is appended to ours (BFCL prepends its own prompt to an entry's system message likewise,
+    bfcl-eval's ``model_handler/utils.system_prompt_pre_processing_chat_model``). Other keys of a
+    message (a tool message's ``name``) are kept."""
     from toolzero_verl.core.prompt import system_prompt  # the training prompt, so eval prompts match training
 
-    system = system_prompt([_display_tool(f) for f in entry.functions], output_format)
+    system = system_prompt([_display_tool(f) for f in functions], output_format)
     rest = []
-    for msg in entry.messages:
+    for msg in messages:
         role, content = str(msg.get("role", "user")), str(msg.get("content", ""))
         if role == "system":
             system = f"{system}\n\n{content}"
         else:
-            rest.append({"role": role, "content": content})
+            rest.append({**msg, "role": role, "content": content})
     return [{"role": "system", "content": system}] + rest
 
 
@@ -241,7 +174,8 @@ def build_rows(entries: Sequence[BfclEntry], output_format: str, with_prompt: bo
             "prompt": prompt_messages(e, output_format) if with_prompt else [],
             "ability": "tool_call",
             "reward_model": {"style": "rule", "ground_truth": json.dumps(ground_truth(e), ensure_ascii=False)},
-            "extra_info": {"split": "test", "index": i, "id": e.id, "category": e.category, "output_format": output_format},
+            "extra_info": {"split": "test", "index": i, "id": e.id, "category": e.category,
+                           "output_format": output_format},
         })
     return rows
 
@@ -305,49 +239,14 @@ def category_results(report: Report) -> dict[str, CategoryResult]:
     return {c: out[c] for c in CATEGORIES if c in out}
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
-
-
 def v3_summary(results: Mapping[str, CategoryResult]) -> dict[str, Any]:
-    """BFCL v3 summary scores (docs/eval.md §4), from per-category results.
-
-    Unweighted means count a category that was not run as 0, as BFCL does; count-weighted means pool
-    the categories present. ``python_only`` replaces Simple AST by the python simple category alone
-    (java/javascript are never scored here, so the official Simple AST is at most 1/3 of it).
-    A group with none of its categories present is ``None``.
-    """
-    acc = {c: r.accuracy for c, r in results.items()}
-
-    def a(cat: str) -> float:
-        return acc.get(cat, 0.0)
-
-    def weighted(cats: Sequence[str]) -> float | None:
-        present = [results[c] for c in cats if c in results]
-        total = sum(r.total for r in present)
-        return sum(r.correct for r in present) / total if total else None
-
-    has_non_live = any(c in results for c in NON_LIVE)
-    simple_ast = _mean([a(c) for c in SIMPLE_AST])
-    non_live_ast = _mean([simple_ast] + [a(c) for c in NON_LIVE_AST]) if has_non_live else None
-    non_live_overall = _mean([simple_ast] + [a(c) for c in NON_LIVE_AST] + [a("irrelevance")]) if has_non_live else None
-    py_ast = _mean([a("simple")] + [a(c) for c in NON_LIVE_AST]) if has_non_live else None
-    py_overall = _mean([a("simple")] + [a(c) for c in NON_LIVE_AST] + [a("irrelevance")]) if has_non_live else None
-    irrelevance = [c for c in ("irrelevance", "live_irrelevance") if c in results]
-    return {
-        "official": {
-            "simple_ast": simple_ast if has_non_live else None,
-            "non_live_ast": non_live_ast,
-            "non_live_overall": non_live_overall,
-            "live_ast": weighted(LIVE_AST),
-            "live_overall": weighted(LIVE_OVERALL),
-            "irrelevance_detection": _mean([a("irrelevance"), a("live_irrelevance")]) if irrelevance else None,
-            "relevance_detection": acc.get("live_relevance"),
-        },
-        "python_only": {"non_live_ast": py_ast, "non_live_overall": py_overall},
-        "missing_categories": [c for c in CATEGORIES if c not in results],
-        "not_scored_here": ["java", "javascript", "multi_turn (4 categories)"],
-    }
+    """BFCL v3 summary scores (:func:`toolzero_verl.eval.leaderboard.v3_summary`) of the categories
+    scored here; java, javascript and multi-turn are not, so they count 0 where BFCL's formula needs them
+    (the official Simple AST is at most 1/3 of simple) and the v3 Overall is not computed."""
+    summary = leaderboard.v3_summary(results)
+    summary["missing_categories"] = [c for c in CATEGORIES if c not in results]
+    summary["not_scored_here"] = ["java", "javascript", "multi_turn (4 categories)"]
+    return summary
 
 
 def bfcl_json(report: Report, results: Mapping[str, CategoryResult], data: BfclData) -> dict[str, Any]:
@@ -367,10 +266,21 @@ def bfcl_json(report: Report, results: Mapping[str, CategoryResult], data: BfclD
         },
         "summary_v3": v3_summary(results),
         "skipped_files": data.skipped_files,
+        "skipped_bfcl_records": [vars(b) for b in data.skipped_records],
         "malformed_lines": base["malformed_lines"],
         "unmatched_lines": base["unmatched_lines"],
         "failures": failures,
     }
+
+
+def format_skipped_records(data: BfclData) -> list[str]:
+    """The BFCL records that were not loaded, with file, line and reason (the first few)."""
+    if not data.skipped_records:
+        return []
+    shown = data.skipped_records[:MAX_REPORTED_RECORDS]
+    return [f"skipped {len(data.skipped_records)} BFCL record(s) (their entries are not scored):"] + [
+        f"  {b.describe()}" for b in shown
+    ]
 
 
 def _fmt(x: float | None) -> str:
@@ -397,12 +307,14 @@ def format_bfcl(report: Report, results: Mapping[str, CategoryResult], data: Bfc
         f"  Non-Live Overall (python only, with irrelevance)                         {_fmt(p['non_live_overall'])}",
         f"  Live AST      (count-weighted over live categories present)              {_fmt(o['live_ast'])}",
         f"  Live Overall  (count-weighted, with live irrelevance/relevance)           {_fmt(o['live_overall'])}",
-        f"  Irrelevance detection (mean of irrelevance, live_irrelevance)            {_fmt(o['irrelevance_detection'])}",
+        f"  Irrelevance detection (mean of irrelevance, live_irrelevance)  {_fmt(o['irrelevance_detection'])}",
         f"  Relevance detection (live_relevance)                                     {_fmt(o['relevance_detection'])}",
     ]
     if s["missing_categories"]:
         lines.append(f"  missing categories: {', '.join(s['missing_categories'])}")
     if data.skipped_files:
         lines.append(f"  files not scored (not single-turn python): {', '.join(data.skipped_files)}")
-    problems = format_problems(report, max_failures, lambda err, row: bfcl_error(err, str(row.extra.get("category", ""))))
+    lines += format_skipped_records(data)
+    problems = format_problems(report, max_failures,
+                               lambda err, row: bfcl_error(err, str(row.extra.get("category", ""))))
     return "\n".join(lines) + ("\n\n" + problems if problems else "")

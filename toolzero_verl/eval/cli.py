@@ -1,14 +1,19 @@
-"""``toolzero-eval``: score generations with the training scorer, on held-out parquet or BFCL data.
+"""``toolzero-eval``: from a checkpoint to numbers, with the training scorer and with BFCL's own evaluator.
 
-Subcommands::
+Subcommands (docs/eval.md)::
 
+    toolzero-eval merge --checkpoint CKPT/global_step_N [--out HF_DIR]      verl FSDP actor -> HF (needs verl)
+    toolzero-eval generate --data prompts.parquet --model HF_DIR --out gen.jsonl     (needs vLLM)
     toolzero-eval score --data test.parquet --generations gen.jsonl [--reward gg_grpo]
     toolzero-eval bfcl-prompts --bfcl-dir DIR --output-format answer --out bfcl.parquet
     toolzero-eval bfcl --bfcl-dir DIR --output-format answer --generations gen.jsonl
-    toolzero-eval generate --data prompts.parquet --model CKPT --out gen.jsonl      (needs vLLM)
+    toolzero-eval bfcl-official generate|evaluate ...                    BFCL's own pipeline (needs bfcl-eval)
+    toolzero-eval compare A.json B.json        two metrics files, refused when their settings differ
+    toolzero-eval merge-metrics A.json B.json --out AB.json     disjoint BFCL categories of one run
 
 ``score`` and ``bfcl`` take ``--generate --model CKPT`` to generate first (into ``--generations``).
-Exit status: 0 done, 2 bad input (missing file, unknown option), 3 generation unavailable (no vLLM).
+Exit status: 0 done, 2 bad input (a path, an option or a file that cannot be used: one line on stderr
+naming it), 3 an optional dependency is missing (vLLM, verl or bfcl-eval; the message says what to do).
 
 >>> build_parser().parse_args(["bfcl-prompts", "--bfcl-dir", "d", "--out", "p.parquet"]).output_format
 'answer'
@@ -20,18 +25,34 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from toolzero_verl.core.formats import FORMATS
+from toolzero_verl.core.options import ConfigError
+from toolzero_verl.eval.paths import InputError, input_dir, input_file, output_file
 from toolzero_verl.rewards import REWARDS, get_reward
 from toolzero_verl.rewards.scoring import DEFAULT_REWARD
 
 EXIT_BAD_INPUT = 2
-EXIT_NO_GENERATOR = 3
+EXIT_MISSING_DEPENDENCY = 3
+EXIT_NO_GENERATOR = EXIT_MISSING_DEPENDENCY  # the name older callers use
 
 
-class InputError(Exception):
-    """A user-facing input problem: printed without a traceback, exit status 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``prog: error: ...``) instead of usage + error, still exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _reward_kwarg(text: str) -> tuple[str, Any]:
@@ -40,8 +61,10 @@ def _reward_kwarg(text: str) -> tuple[str, Any]:
     key, raw = text.split("=", 1)
     try:
         value = json.loads(raw)  # numbers, booleans, null; anything else stays a string
-    except ValueError:
+    except (ValueError, RecursionError):
         value = raw
+    if not key.strip():
+        raise argparse.ArgumentTypeError(f"empty KEY in {text!r}")
     return key.strip(), value
 
 
@@ -61,20 +84,23 @@ def _add_scoring(p: argparse.ArgumentParser, required_format: bool) -> None:
                        help="format the model was prompted to write "
                             "(default: each row's extra_info.output_format, else the reward's default)")
     p.add_argument("--reward-kwarg", action="append", type=_reward_kwarg, default=[], metavar="KEY=VALUE",
-                   help="extra reward option, repeatable (e.g. matching=optimal); values are parsed as JSON when possible")
+                   help="extra reward option, repeatable (e.g. matching=optimal); values are parsed as JSON when "
+                        "possible; reward and output_format have their own flags")
     p.add_argument("--partial", action="store_true",
                    help="leave out rows without a generation (default: count them as failures, error no_generation)")
     p.add_argument("--json-out", metavar="PATH",
-                   help="where to write the metrics JSON (default: next to --generations, *.metrics.json / *.bfcl.json)")
-    p.add_argument("--max-failures", type=int, default=50, metavar="N",
+                   help="where to write the metrics JSON "
+                        "(default: next to --generations, *.metrics.json / *.bfcl.json)")
+    p.add_argument("--max-failures", type=_non_negative_int, default=50, metavar="N",
                    help="failing responses listed in the printed report (all are in the JSON; default 50)")
     _add_generation(p, optional=True)
 
 
 def _add_generation(p: argparse.ArgumentParser, optional: bool) -> None:
-    from .generate import SamplingSettings
+    from .generate import DTYPES, EngineSettings, SamplingSettings
 
     d = SamplingSettings()
+    e = {f: EngineSettings.__dataclass_fields__[f].default for f in EngineSettings.__dataclass_fields__}
     g = p.add_argument_group("generation with vLLM" + (" (--generate)" if optional else ""))
     if optional:
         g.add_argument("--generate", action="store_true", help="generate with vLLM first, writing --generations")
@@ -82,22 +108,37 @@ def _add_generation(p: argparse.ArgumentParser, optional: bool) -> None:
     g.add_argument("--temperature", type=float, default=d.temperature, help=f"default {d.temperature} (greedy)")
     g.add_argument("--top-p", type=float, default=d.top_p, help=f"default {d.top_p}")
     g.add_argument("--top-k", type=int, default=d.top_k, help=f"default {d.top_k} (off)")
-    g.add_argument("--max-tokens", type=int, default=d.max_tokens, help=f"new tokens per response (default {d.max_tokens})")
+    g.add_argument("--max-tokens", type=int, default=d.max_tokens,
+                   help=f"new tokens per response (default {d.max_tokens})")
     g.add_argument("--n", type=int, default=d.n, help="samples per prompt; metrics average over them (default 1)")
     g.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
-    g.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model (default 1)")
-    g.add_argument("--dtype", default="auto", help="default auto")
+    g.add_argument("--tensor-parallel-size", type=int, default=e["tensor_parallel_size"],
+                   help="GPUs per model (default 1)")
+    g.add_argument("--dtype", default=e["dtype"], choices=DTYPES, help="default auto")
     g.add_argument("--max-model-len", type=int, default=None, help="default: the model's")
-    g.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="default 0.9")
+    g.add_argument("--gpu-memory-utilization", type=float, default=e["gpu_memory_utilization"], help="default 0.9")
+
+
+def _add_bfcl_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bfcl-dir", required=True, metavar="DIR",
+                   help="folder with BFCL_v<N>_<category>.json and possible_answer/ (BFCL's bfcl_eval/data)")
+    p.add_argument("--categories", metavar="LIST",
+                   help="comma-separated subset (default: every scored category present)")
+    p.add_argument("--bfcl-version", type=int, choices=(3, 4),
+                   help="read only BFCL_v<N>_ files (needed when a folder holds both versions of a category)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="toolzero-eval",
-        description="Evaluate tool-calling checkpoints with the same parser, AST checker and rewards as training: "
-                    "held-out parquet (from toolzero-prep) or BFCL-format data.",
+        description="Evaluate tool-calling checkpoints with the same parser, AST checker and rewards as training "
+                    "(held-out parquet or BFCL data), or with BFCL's own evaluator.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    from . import compare as cmp
+    from . import merge, official
+
+    merge.add_parsers(sub)
 
     p = sub.add_parser("score", help="score generations against parquet rows; per data_source and category",
                        description="Join generations to parquet rows (by extra_info.index or id), score them and "
@@ -107,23 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bfcl-prompts", help="render BFCL questions into our prompts (parquet)",
                        description="Render BFCL single-turn questions into the training prompt of an output format.")
-    p.add_argument("--bfcl-dir", required=True, metavar="DIR", help="folder with BFCL_v3_<category>.json and possible_answer/")
+    _add_bfcl_dir(p)
     p.add_argument("--output-format", default="answer", choices=sorted(FORMATS), help="default answer")
     p.add_argument("--out", required=True, metavar="PARQUET")
-    p.add_argument("--categories", metavar="LIST", help="comma-separated subset (default: every scored category present)")
 
     p = sub.add_parser("bfcl", help="BFCL per-category accuracy and the v3 summary",
                        description="Score generations for BFCL questions (joined by BFCL id) per category, with "
                                    "the BFCL v3 summary and error types.")
-    p.add_argument("--bfcl-dir", required=True, metavar="DIR")
-    p.add_argument("--categories", metavar="LIST", help="comma-separated subset (default: every scored category present)")
+    _add_bfcl_dir(p)
     _add_scoring(p, required_format=True)
 
     p = sub.add_parser("generate", help="generate a generations JSONL with vLLM",
-                       description="Generate responses for parquet prompts with vLLM (greedy by default).")
+                       description="Generate responses for parquet prompts with vLLM (greedy by default); also "
+                                   "writes <out stem>.manifest.json (sampling, chat-template hash, model, step).")
     p.add_argument("--data", required=True, metavar="PARQUET")
     p.add_argument("--out", required=True, metavar="JSONL")
     _add_generation(p, optional=False)
+
+    official.add_parsers(sub)
+    cmp.add_parsers(sub)
     return parser
 
 
@@ -135,32 +178,31 @@ def _settings(args):
 
     if not args.model:
         raise InputError("--generate needs --model PATH")
-    engine = EngineSettings(args.model, args.tensor_parallel_size, args.dtype, args.max_model_len,
-                            args.gpu_memory_utilization)
-    sampling = SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens, args.n, args.seed)
+    engine = EngineSettings(model=args.model, tensor_parallel_size=args.tensor_parallel_size, dtype=args.dtype,
+                            max_model_len=args.max_model_len, gpu_memory_utilization=args.gpu_memory_utilization)
+    sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+                                max_tokens=args.max_tokens, n=args.n, seed=args.seed)
     return engine, sampling
 
 
-def _generate(rows, args, out_path) -> None:
-    from .generate import generate
+def _generate(rows, args, out_path, prompts_info) -> None:
+    from .generate import generate, usable_rows
 
     engine, sampling = _settings(args)
-    n = generate(rows, engine, sampling, out_path)
+    good, bad = usable_rows(rows)
+    for pos, problem in bad[:20]:
+        print(f"row {pos}: not generated: {problem}", file=sys.stderr)
+    if bad:
+        print(f"{len(bad)} row(s) without a usable prompt were not generated", file=sys.stderr)
+    n = generate(good, engine, sampling, out_path, prompts_info)
     print(f"wrote {n} generation(s) to {out_path}", file=sys.stderr)
 
 
 def _options(args):
     from .score import ScoreOptions
 
-    return ScoreOptions(args.reward, args.output_format, tuple(args.reward_kwarg), args.partial)
-
-
-def _read_gens(path: str):
-    from .generations import read_generations
-
-    if not Path(path).is_file():
-        raise InputError(f"generations file not found: {path} (use --generate --model PATH to create it)")
-    return read_generations(path)
+    return ScoreOptions(reward=args.reward, output_format=args.output_format,
+                        reward_kwargs=tuple(args.reward_kwarg), partial=args.partial)
 
 
 def _json_out(args, suffix: str) -> Path:
@@ -170,20 +212,66 @@ def _json_out(args, suffix: str) -> Path:
     return gen.with_name(gen.stem + suffix)
 
 
-def cmd_score(args) -> int:
-    from .score import format_report, load_rows, score_rows, write_json
+def _load_rows(path: Path):
+    from .score import load_rows
 
-    if not Path(args.data).is_file():
-        raise InputError(f"data file not found: {args.data}")
-    rows = load_rows(args.data)
+    try:
+        return load_rows(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0][:160]})") from None
+
+
+def _check_generation_paths(args, inputs) -> None:
+    """With --generate the generations file is an output: check it like one; else it must exist."""
     if args.generate:
-        _generate(rows, args, args.generations)
-    report = score_rows(rows, _read_gens(args.generations), _options(args))
+        if not args.model:
+            raise InputError("--generate needs --model PATH")
+        _settings(args)  # sampling and engine options fail here, before any work
+        output_file(args.generations, "--generations", inputs)
+    else:
+        input_file(args.generations, "generations file", "use --generate --model PATH to create it")
+
+
+def _scoring_manifest(report, generations) -> dict[str, Any]:
+    """The scoring settings of a report and the generation manifest of its generations file (if any)."""
+    from . import manifest as mf
+
+    opts = report.options
+    generation, why = mf.read_generation_manifest(generations) if Path(generations).is_file() else (None, None)
+    if why:
+        print(f"note: {why}", file=sys.stderr)
+    scoring = {"reward": opts.reward, "reward_kwargs": dict(opts.reward_kwargs), "output_format": opts.output_format,
+               "partial": opts.partial, "parse_limits": vars(opts.limits)}
+    return {"scoring": scoring, "generation": generation}
+
+
+def cmd_score(args) -> int:
+    from . import manifest as mf
+    from .score import format_report, score_rows, write_json
+
+    data = input_file(args.data, "data file")
+    out = output_file(_json_out(args, ".metrics.json"), "--json-out", [data, args.generations])
+    _check_generation_paths(args, [data])
+    options = _options(args)
+    rows = _load_rows(data)
+    if args.generate:
+        _generate(rows, args, args.generations, {"data": mf.file_entry(data)})
+    report = score_rows(rows, _read_gens(args.generations), options)
     print(format_report(report, args.max_failures))
-    out = _json_out(args, ".metrics.json")
-    write_json(report.to_dict(), out)
+    metrics = report.to_dict()
+    parts = _scoring_manifest(report, args.generations)
+    metrics["manifest"] = mf.build_manifest("score", scoring=parts["scoring"], generation=parts["generation"],
+                                            data={"files": {data.name: mf.sha256_file(data)}, "path": str(data)},
+                                            generations=args.generations, argv=args.argv)
+    write_json(metrics, out)
     print(f"\nmetrics JSON: {out}")
     return 0
+
+
+def _read_gens(path):
+    from .generations import read_generations
+
+    return read_generations(input_file(path, "generations file"))
 
 
 def _categories(args) -> list[str] | None:
@@ -193,68 +281,92 @@ def _categories(args) -> list[str] | None:
 def _load_bfcl(args):
     from .bfcl import load_bfcl
 
-    try:
-        return load_bfcl(args.bfcl_dir, _categories(args))
-    except FileNotFoundError as exc:
-        raise InputError(str(exc)) from None
+    input_dir(args.bfcl_dir, "BFCL directory")
+    return load_bfcl(args.bfcl_dir, _categories(args), args.bfcl_version)
 
 
 def cmd_bfcl_prompts(args) -> int:
     from collections import Counter
 
-    from .bfcl import build_rows, write_rows
+    from .bfcl import build_rows, format_skipped_records, write_rows
 
+    out = output_file(args.out, "--out")
     data = _load_bfcl(args)
     rows = build_rows(data.entries, args.output_format)
-    write_rows(rows, args.out)
+    write_rows(rows, out)
     per_cat = Counter(e.category for e in data.entries)
-    print(f"wrote {len(rows)} BFCL {data.version} prompts (output_format={args.output_format}) to {args.out}: "
+    print(f"wrote {len(rows)} BFCL {data.version} prompts (output_format={args.output_format}) to {out}: "
           + ", ".join(f"{c} {n}" for c, n in per_cat.items()))
     if data.skipped_files:
         print(f"not rendered (not single-turn python): {', '.join(data.skipped_files)}")
+    for line in format_skipped_records(data):
+        print(line)
     return 0
 
 
 def cmd_bfcl(args) -> int:
+    from . import manifest as mf
     from .bfcl import bfcl_json, build_rows, category_results, format_bfcl
     from .score import score_rows, write_json
 
+    input_dir(args.bfcl_dir, "BFCL directory")
+    out = output_file(_json_out(args, ".bfcl.json"), "--json-out", [args.generations])
+    _check_generation_paths(args, [])
+    options = _options(args)
     data = _load_bfcl(args)
     rows = build_rows(data.entries, args.output_format, with_prompt=args.generate)
     if args.generate:
-        _generate(rows, args, args.generations)
-    report = score_rows(rows, _read_gens(args.generations), _options(args))
+        _generate(rows, args, args.generations, {"bfcl_version": data.version, "files": data.files})
+    report = score_rows(rows, _read_gens(args.generations), options)
     results = category_results(report)
     print(format_bfcl(report, results, data, args.max_failures))
-    out = _json_out(args, ".bfcl.json")
-    write_json(bfcl_json(report, results, data), out)
+    metrics = bfcl_json(report, results, data)
+    parts = _scoring_manifest(report, args.generations)
+    metrics["manifest"] = mf.build_manifest(
+        "bfcl", scoring=parts["scoring"], generation=parts["generation"], generations=args.generations,
+        data={"bfcl_version": data.version, "files": data.files, "categories": sorted(results),
+              "path": str(Path(args.bfcl_dir))},
+        argv=args.argv,
+    )
+    write_json(metrics, out)
     print(f"\nmetrics JSON: {out}")
     return 0
 
 
 def cmd_generate(args) -> int:
-    from .score import load_rows
+    from . import manifest as mf
 
-    if not Path(args.data).is_file():
-        raise InputError(f"data file not found: {args.data}")
-    _generate(load_rows(args.data), args, args.out)
+    data = input_file(args.data, "data file")
+    output_file(args.out, "--out", [data])
+    _settings(args)
+    _generate(_load_rows(data), args, args.out, {"data": mf.file_entry(data)})
     return 0
 
 
-COMMANDS = {"score": cmd_score, "bfcl-prompts": cmd_bfcl_prompts, "bfcl": cmd_bfcl, "generate": cmd_generate}
+def _commands() -> dict[str, Any]:
+    from . import compare as cmp
+    from . import merge, official
+
+    return {"score": cmd_score, "bfcl-prompts": cmd_bfcl_prompts, "bfcl": cmd_bfcl, "generate": cmd_generate,
+            **merge.COMMANDS, **official.COMMANDS, **cmp.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .generate import GenerationUnavailable
+    from .merge import VerlUnavailable
+    from .official import BfclUnavailable
 
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return COMMANDS[args.command](args)
-    except GenerationUnavailable as exc:
-        print(f"toolzero-eval: {exc}", file=sys.stderr)
-        return EXIT_NO_GENERATOR
-    except (InputError, ValueError, OSError) as exc:
-        print(f"toolzero-eval {args.command}: error: {exc}", file=sys.stderr)
+        return _commands()[args.command](args)
+    except (GenerationUnavailable, BfclUnavailable, VerlUnavailable) as exc:  # an optional dependency
+        print(f"toolzero-eval {args.command}: {exc}", file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
+    except (InputError, ConfigError, ValueError, OSError) as exc:
+        # ValueError covers BfclDataError and a bad file's decoding errors; OSError a vanished path.
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"toolzero-eval {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.atomic import write_text_atomic
+from toolzero_verl.core.options import Options, option
+from toolzero_verl.eval import manifest as mf
 
 VLLM_MISSING = """vLLM is not importable in this Python environment, so --generate cannot run here.
 Produce the generations JSONL elsewhere, then score it here:
@@ -40,25 +42,29 @@ class GenerationUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class SamplingSettings:
+class SamplingSettings(Options):
     """vLLM sampling; greedy by default (temperature 0), as leaderboard evaluations decode."""
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int = -1
-    max_tokens: int = 2048  # the recipes' response length (docs/recipes.md)
-    n: int = 1  # samples per prompt; >1 makes every metric a mean over samples
-    seed: int = 0
+    temperature: float = option(0.0, min=0.0, help="0 is greedy")
+    top_p: float = option(1.0, above=0.0, max=1.0, help="nucleus sampling mass")
+    top_k: int = option(-1, min=-1, help="-1: off")
+    max_tokens: int = option(2048, min=1,
+                             help="new tokens per response (the recipes' response length, docs/recipes.md)")
+    n: int = option(1, min=1, help="samples per prompt; >1 makes every metric a mean over samples")
+    seed: int = option(0, min=0, help="sampling seed")
+
+
+DTYPES = ("auto", "bfloat16", "float16", "half", "float32", "float")
 
 
 @dataclass(frozen=True)
-class EngineSettings:
-    model: str
-    tensor_parallel_size: int = 1
-    dtype: str = "auto"
-    max_model_len: int | None = None
-    gpu_memory_utilization: float = 0.9
-    trust_remote_code: bool = False
+class EngineSettings(Options):
+    model: str = option(help="checkpoint (HF format) to generate with")
+    tensor_parallel_size: int = option(1, min=1, help="GPUs per model")
+    dtype: str = option("auto", choices=DTYPES, help="weights dtype")
+    max_model_len: int | None = option(None, min=1, help="context length (default: the model's)")
+    gpu_memory_utilization: float = option(0.9, above=0.0, max=1.0, help="share of GPU memory vLLM may use")
+    trust_remote_code: bool = option(False, help="run code shipped with the checkpoint")
 
 
 def vllm_available() -> bool:
@@ -74,9 +80,44 @@ def output_key(row: Mapping[str, Any]) -> dict[str, Any]:
     extra = row.get("extra_info") if isinstance(row.get("extra_info"), Mapping) else {}
     if extra.get("id") not in (None, ""):
         return {"id": str(extra["id"])}
-    if "index" in extra:
-        return {"index": int(extra["index"])}
-    raise ValueError("a row needs extra_info.id or extra_info.index to be named in the generations file")
+    if isinstance(extra.get("index"), int) and not isinstance(extra.get("index"), bool):
+        return {"index": extra["index"]}
+    raise ValueError("a row needs extra_info.id or an integer extra_info.index to be named in the generations file")
+
+
+def prompt_problem(row: Any) -> str | None:
+    """Why a parquet row cannot be generated for (None when it can): it needs chat messages under
+    ``prompt`` and a key naming it in the generations file.
+
+    >>> prompt_problem({"prompt": [{"role": "user", "content": "hi"}], "extra_info": {"index": 0}}) is None
+    True
+    >>> prompt_problem({"prompt": "hi", "extra_info": {"index": 0}})
+    "'prompt' must be a non-empty list of {role, content} messages"
+    """
+    if not isinstance(row, Mapping):
+        return "not an object"
+    msgs = row.get("prompt")
+    if not isinstance(msgs, (list, tuple)) or not msgs or not all(
+        isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in msgs
+    ):
+        return "'prompt' must be a non-empty list of {role, content} messages"
+    try:
+        output_key(row)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def usable_rows(rows: Sequence[Any]) -> tuple[list[Mapping[str, Any]], list[tuple[int, str]]]:
+    """Rows that can be generated for, and ``(position, problem)`` of the others (reported, skipped)."""
+    good, bad = [], []
+    for pos, row in enumerate(rows):
+        problem = prompt_problem(row)
+        if problem is None:
+            good.append(row)
+        else:
+            bad.append((pos, problem))
+    return good, bad
 
 
 def chat_prompts(rows: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[str]:
@@ -89,7 +130,9 @@ def chat_prompts(rows: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[str]
     ]
 
 
-def write_generations(rows: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[str]], path: str | os.PathLike) -> None:
+def write_generations(
+    rows: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[str]], path: str | os.PathLike
+) -> None:
     """One JSONL line per sample (``outputs[i]`` are the samples of ``rows[i]``)."""
     if len(rows) != len(outputs):
         raise ValueError(f"{len(rows)} rows but {len(outputs)} outputs")
@@ -106,18 +149,27 @@ def write_generations(rows: Sequence[Mapping[str, Any]], outputs: Sequence[Seque
 
 
 def generate(
-    rows: Sequence[Mapping[str, Any]], engine: EngineSettings, sampling: SamplingSettings, out_path: str | os.PathLike
+    rows: Sequence[Mapping[str, Any]], engine: EngineSettings, sampling: SamplingSettings, out_path: str | os.PathLike,
+    prompts_info: Mapping[str, Any] | None = None,
 ) -> int:
-    """Generate for every row with vLLM and write the JSONL; returns the number of lines written."""
+    """Generate for every row with vLLM, write the JSONL and its manifest (``<out stem>.manifest.json``:
+    sampling, engine, chat-template hash, model and step); returns the number of lines written.
+    Rows without a usable prompt must have been left out (:func:`usable_rows`)."""
     if not vllm_available():
         raise GenerationUnavailable(VLLM_MISSING)
-    from vllm import LLM, SamplingParams  # lazy: only on GPU machines with vLLM
+    from vllm import LLM, SamplingParams  # lazy: only where vLLM is installed
 
     kwargs = {k: v for k, v in asdict(engine).items() if v is not None}
     llm = LLM(**kwargs)
-    prompts = chat_prompts(rows, llm.get_tokenizer())
+    tokenizer = llm.get_tokenizer()
+    prompts = chat_prompts(rows, tokenizer)
     params = SamplingParams(**asdict(sampling))  # skip_special_tokens=True is vLLM's default
     results = llm.generate(prompts, params)
     outputs = [[o.text for o in r.outputs] for r in results]
     write_generations(rows, outputs, out_path)
+    manifest = mf.generation_manifest(
+        sampling=asdict(sampling), engine=asdict(engine), template=getattr(tokenizer, "chat_template", None),
+        model=engine.model, data=prompts_info or {}, generations_sha256=mf.sha256_file(out_path),
+    )
+    write_text_atomic(mf.generation_manifest_path(out_path), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return sum(len(o) for o in outputs)

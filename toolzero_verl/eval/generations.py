@@ -14,8 +14,9 @@ The schema (one JSON object per line, UTF-8):
 Several lines with the same key are several samples of one prompt: every metric is then the mean
 over samples (accuracy = mean per-sample accuracy, i.e. pass@1 estimated from ``n`` samples).
 
-A line that is not JSON, not an object, has no usable key or no response string is *malformed*: it
-is skipped and reported with its line number and reason, never raised.
+A line that is not JSON, longer than :data:`~toolzero_verl.eval.jsonl.MAX_LINE_CHARS`, not an object,
+has no usable key or no response string is *malformed*: it is skipped and reported with its line
+number and reason, never raised. A string ``index`` must be ASCII digits (``"1_0"`` is ``bad_key``).
 
 >>> import io
 >>> gens = read_generations(io.StringIO('{"index": 0, "response": "hi"}\\nnot json\\n{"id": "x"}\\n'))
@@ -25,14 +26,22 @@ is skipped and reported with its line number and reason, never raised.
 
 from __future__ import annotations
 
-import json
+import math
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Mapping, Sequence
 
+from toolzero_verl.eval.jsonl import BadLine, json_lines
+
+__all__ = ["BadLine", "Generation", "Generations", "Joined", "join", "parse_lines", "read_generations", "row_keys"]
+
 RESPONSE_KEYS = ("response", "result", "output", "completion", "text")  # first one present wins
 MAX_REPORTED_LINES = 20  # malformed / unmatched lines listed by line number in reports; all are counted
+# An integer index written as a string: ASCII digits only. int() would also take "1_0" (= 10), " 7 "
+# and non-ASCII digits, joining a line to a row it never named.
+_INDEX_TEXT = re.compile(r"-?[0-9]+")
 
 Key = tuple[str, Any]  # ("index", 3) or ("id", "simple_12")
 
@@ -44,13 +53,6 @@ class Generation:
     line: int  # 1-based line number in the file
 
 
-@dataclass(frozen=True)
-class BadLine:
-    line: int
-    reason: str  # not_json | not_object | no_key | bad_key | no_response | unknown_key | ...
-    detail: str = ""
-
-
 @dataclass
 class Generations:
     items: list[Generation] = field(default_factory=list)
@@ -59,16 +61,22 @@ class Generations:
 
 
 def _key(obj: Mapping[str, Any]) -> Key | str:
-    """The line's key, or the reason it has none."""
+    """The line's key, or the reason it has none.
+
+    >>> [_key(o) for o in ({"index": 3}, {"index": "3"}, {"index": 3.0}, {"index": "1_0"}, {"index": 2.5}, {"id": 7})]
+    [('index', 3), ('index', 3), ('index', 3), 'bad_key', 'bad_key', ('id', '7')]
+    """
     if "index" in obj:
         idx = obj["index"]
-        if isinstance(idx, bool) or not isinstance(idx, (int, float, str)):
+        if isinstance(idx, bool):
             return "bad_key"
-        try:  # tolerate 3.0 and "3" (some writers stringify), reject 3.5
-            as_int = int(idx) if not isinstance(idx, float) or idx.is_integer() else None
-        except ValueError:
-            as_int = None
-        return ("index", as_int) if as_int is not None else "bad_key"
+        if isinstance(idx, int):
+            return ("index", idx)
+        if isinstance(idx, float) and math.isfinite(idx) and idx.is_integer():
+            return ("index", int(idx))  # some writers emit 3.0
+        if isinstance(idx, str) and _INDEX_TEXT.fullmatch(idx):
+            return ("index", int(idx))  # some writers stringify
+        return "bad_key"
     if "id" in obj:
         ident = obj["id"]
         if isinstance(ident, bool) or not isinstance(ident, (str, int)):
@@ -89,31 +97,31 @@ def _responses(obj: Mapping[str, Any]) -> list[str] | None:
     return None
 
 
-def parse_lines(lines: Iterable[str]) -> Generations:
-    """Parse JSONL lines; never raises on content."""
+def parse_lines(lines: IO[str] | Iterable[str]) -> Generations:
+    """Parse JSONL lines (a stream is read with a bound on line length); never raises on content."""
     out = Generations()
-    for n, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line:
+    for rec in json_lines(lines):
+        if rec.reason == "blank":
             out.blank_lines += 1
             continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            out.malformed.append(BadLine(n, "not_json", str(exc)[:120]))
+        if rec.reason:
+            out.malformed.append(BadLine(rec.line, rec.reason, rec.detail))
             continue
+        obj = rec.value
         if not isinstance(obj, dict):
-            out.malformed.append(BadLine(n, "not_object", type(obj).__name__))
+            out.malformed.append(BadLine(rec.line, "not_object", type(obj).__name__))
             continue
         key = _key(obj)
         if isinstance(key, str):
-            out.malformed.append(BadLine(n, key))
+            out.malformed.append(BadLine(rec.line, key))
             continue
         responses = _responses(obj)
         if responses is None:
-            out.malformed.append(BadLine(n, "no_response", f"needs a string under one of {RESPONSE_KEYS} or a 'responses' list"))
+            out.malformed.append(
+                BadLine(rec.line, "no_response", f"needs a string under one of {RESPONSE_KEYS} or a 'responses' list")
+            )
             continue
-        out.items.extend(Generation(key, r, n) for r in responses)
+        out.items.extend(Generation(key, r, rec.line) for r in responses)
     return out
 
 

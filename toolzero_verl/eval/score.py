@@ -30,28 +30,74 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.atomic import write_text_atomic
-from toolzero_verl.core.formats import get_format
+from toolzero_verl.core.formats import FORMATS, ParseLimits, get_format
 from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
 from toolzero_verl.core.matching import CANNOT_FIND_MATCH, ast_match
+from toolzero_verl.core.options import ConfigError, Options, option
 from toolzero_verl.eval import errors
 from toolzero_verl.eval.generations import MAX_REPORTED_LINES, Generations, join
 from toolzero_verl.rewards import get_reward
-from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, check_options, compute_score
+from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, ScoringOptions, check_options, compute_score
 
 CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance")
 RELEVANCE_SOURCES = frozenset({"live_relevance"})  # BFCL categories scored "some call made"
 FALLBACK_FORMAT = "answer"  # rows that do not say which format they were prompted with (the default output format)
 
 
-@dataclass(frozen=True)
-class ScoreOptions:
-    """What to score with. ``output_format=None``: each row's ``extra_info.output_format`` (written by
-    ``toolzero-prep`` / ``bfcl-prompts``), else the reward's default format."""
+# Keys --reward-kwarg must not carry: each has its own flag, or does not apply to evaluation.
+RESERVED_REWARD_KWARGS = {
+    "reward": "use --reward",
+    "output_format": "use --output-format",
+    "global_steps": "evaluation scores every row as validation (σ = 1); a training step does not apply",
+    "training_progress": "evaluation scores every row as validation (σ = 1); training progress does not apply",
+}
+_LIMIT_KEYS = ("max_chars", "max_depth")  # parse limits: they change accuracy too, not only the reward
 
-    reward: str = DEFAULT_REWARD
-    output_format: str | None = None
-    reward_kwargs: tuple[tuple[str, Any], ...] = ()
-    partial: bool = False  # True: rows without a generation are left out instead of counted wrong
+
+@dataclass(frozen=True)
+class ScoreOptions(Options):
+    """What to score with. ``output_format=None``: each row's ``extra_info.output_format`` (written by
+    ``toolzero-prep`` / ``bfcl-prompts``), else the reward's default format. Every value is checked on
+    construction (:class:`~toolzero_verl.core.options.ConfigError` names the option), reward options
+    included, so a bad one fails before any row is read.
+
+    >>> ScoreOptions(reward_kwargs=(("output_format", "hermes"),))
+    Traceback (most recent call last):
+    ...
+    toolzero_verl.core.options.ConfigError: reward option 'output_format' cannot be set here: use --output-format
+    """
+
+    reward: str = option(DEFAULT_REWARD, help="reward whose components are reported")
+    output_format: str | None = option(None, help="format the model was prompted to write (default: per row)")
+    reward_kwargs: tuple = option((), help="extra reward options as (key, value) pairs")
+    partial: bool = option(False, help="leave out rows without a generation instead of counting them wrong")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        get_reward(self.reward)
+        if self.output_format is not None:
+            get_format(self.output_format)
+        pairs = []
+        for item in self.reward_kwargs:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ConfigError(f"reward options must be (key, value) pairs, got {item!r}")
+            pairs.append(item)
+        keys = [k for k, _ in pairs]
+        for key in keys:
+            if key in RESERVED_REWARD_KWARGS:
+                raise ConfigError(f"reward option {key!r} cannot be set here: {RESERVED_REWARD_KWARGS[key]}")
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ConfigError(f"reward option(s) {dup} given more than once")
+        check_options(reward=self.reward, output_format=self.output_format, **dict(pairs))
+
+    @property
+    def limits(self) -> ParseLimits:
+        """The parse limits the reward uses (``max_chars``/``max_depth`` reward options), so strict
+        accuracy parses each response exactly as the reward does."""
+        given = {k: v for k, v in self.reward_kwargs if k in _LIMIT_KEYS}
+        scoring = ScoringOptions(**given)
+        return ParseLimits(scoring.max_chars, scoring.max_depth)
 
 
 @dataclass(frozen=True)
@@ -84,10 +130,16 @@ class ResponseScore:
 
 @dataclass
 class GroupStats:
-    """Sums over the responses of one group; means are computed on output."""
+    """Sums over the responses of one group; means are computed on output.
+
+    ``rows`` counts every row of the group (the accuracy denominator); ``answered_rows`` only those
+    with at least one response (the denominator of reward component means, since a row without a
+    generation has no reward); ``n`` counts responses (the parse-failure denominator).
+    """
 
     n: int = 0
     rows: int = 0
+    answered_rows: int = 0
     correct: float = 0.0
     parse_failures: int = 0
     components: dict[str, float] = field(default_factory=dict)
@@ -95,14 +147,16 @@ class GroupStats:
     bfcl_errors: Counter = field(default_factory=Counter)
 
     def add(self, s: ResponseScore, weight: float) -> None:
-        self.n += 1
         self.correct += weight * s.correct
-        self.parse_failures += not s.parse_ok
-        for k, v in s.components.items():
-            self.components[k] = self.components.get(k, 0.0) + weight * v
         if s.kind:
             self.kinds[s.kind] += 1
             self.bfcl_errors[s.error or "?"] += 1
+        if s.line is None:  # no generation: counted wrong, nothing else to add
+            return
+        self.n += 1
+        self.parse_failures += not s.parse_ok
+        for k, v in s.components.items():
+            self.components[k] = self.components.get(k, 0.0) + weight * v
 
     @property
     def accuracy(self) -> float:
@@ -112,10 +166,11 @@ class GroupStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
+            "answered_rows": self.answered_rows,
             "responses": self.n,
             "accuracy": self.accuracy,
             "parse_failure_rate": self.parse_failures / self.n if self.n else math.nan,
-            "components": {k: v / self.rows for k, v in self.components.items()} if self.rows else {},
+            "components": {k: v / self.answered_rows for k, v in self.components.items()} if self.answered_rows else {},
             "errors": dict(sorted(self.kinds.items(), key=lambda kv: list(errors.KINDS).index(kv[0]))),
             "bfcl_errors": dict(self.bfcl_errors.most_common()),
         }
@@ -187,8 +242,15 @@ def structural_category(gt: GroundTruth) -> str:
     return "parallel_multiple" if n_tools > 1 else "parallel"
 
 
+# What loading or scoring a hostile row may raise; the row is reported and skipped. ConfigError (a bad
+# option) is a ValueError too but is re-raised first: it is the same for every row and must stop the run.
+BAD_ROW_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError, OverflowError)
+
+
 def row_context(pos: int, row: Mapping[str, Any], options: ScoreOptions) -> RowContext:
-    """Raises ValueError when the row has no usable ground truth."""
+    """Raises one of :data:`BAD_ROW_ERRORS` when the row has no usable ground truth."""
+    if not isinstance(row, Mapping):
+        raise ValueError(f"a row must be an object, got {type(row).__name__}")
     rm = row.get("reward_model")
     if not isinstance(rm, Mapping) or "ground_truth" not in rm:
         raise ValueError("no reward_model.ground_truth")
@@ -197,10 +259,19 @@ def row_context(pos: int, row: Mapping[str, Any], options: ScoreOptions) -> RowC
     extra = extra if isinstance(extra, Mapping) else {}
     category = "relevance" if extra.get("category") in RELEVANCE_SOURCES else structural_category(gt)
     fmt = options.output_format or extra.get("output_format") or DEFAULT_FORMAT.get(options.reward, FALLBACK_FORMAT)
-    get_format(fmt)  # fail early on an unknown name
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise ValueError(f"extra_info.output_format {fmt!r} is not one of {sorted(FORMATS)}")
     ident = extra.get("id", row.get("id"))
     key = str(ident) if ident not in (None, "") else (str(extra["index"]) if "index" in extra else f"row{pos}")
     return RowContext(pos, key, str(row.get("data_source", "")), category, rm["ground_truth"], gt, fmt, extra)
+
+
+def _problem(exc: BaseException) -> str:
+    """One line naming a bad row's problem (the exception type when its message is not enough)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, ValueError) and text:
+        return text[:200]
+    return f"{type(exc).__name__}: {text}"[:200].rstrip(": ")
 
 
 # --- one response -------------------------------------------------------------------------------------
@@ -210,7 +281,7 @@ def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: 
     """Score one response; never raises on model text."""
     fmt = get_format(ctx.output_format)
     response = response if isinstance(response, str) else ""
-    parsed = fmt.parse(response, ctx.gt.known_names)
+    parsed = fmt.parse(response, ctx.gt.known_names, options.limits)
     detail = None
     if ctx.expects_any_call:
         correct = bool(parsed.calls)
@@ -236,8 +307,11 @@ def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: 
 
 def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: ScoreOptions = ScoreOptions()) -> Report:
     """Join, score and aggregate. Malformed lines, unknown keys and bad ground truths are counted and
-    reported; rows without a generation count as failures (``no_generation``) unless ``partial``."""
-    check_options(reward=options.reward, **dict(options.reward_kwargs))  # bad options fail before any work
+    reported; rows without a generation count as failures (``no_generation``) unless ``partial``.
+
+    A row without a generation has no response, so it has no reward components: component means are
+    over the rows that were answered, and ``accuracy`` counts the unanswered ones as wrong.
+    """
     spec = get_reward(options.reward)
     joined = join(rows, gens)
     scores: list[ResponseScore] = []
@@ -249,15 +323,16 @@ def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: Sc
             continue
         try:
             ctx = row_context(pos, row, options)
-        except ValueError as exc:
-            bad_rows.append((pos, str(exc)[:200]))
-            continue
-        if gen_list is None:
-            missing += 1
-            s = score_response(ctx, "", options)
-            scores.append(ResponseScore(ctx, False, True, errors.NO_GENERATION, None, "no_generation", s.components, None))
-            continue
-        scores.extend(score_response(ctx, g.response, options, g.line) for g in gen_list)
+            if gen_list is None:
+                missing += 1
+                scores.append(ResponseScore(ctx, False, True, errors.NO_GENERATION, None, "no_generation", {}, None))
+                continue
+            scores.extend(score_response(ctx, g.response, options, g.line) for g in gen_list)
+        except ConfigError:
+            raise
+        except BAD_ROW_ERRORS as exc:
+            bad_rows.append((pos, _problem(exc)))
+            scores = [s for s in scores if s.row.pos != pos]  # a row is scored whole or not at all
 
     overall, by_source, by_cat = GroupStats(), {}, {c: GroupStats() for c in CATEGORIES}
     per_row = Counter(s.row.pos for s in scores)
@@ -271,7 +346,8 @@ def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: Sc
             seen.add(s.row.pos)
             for g in groups:
                 g.rows += 1
-    by_cat = {c: g for c, g in by_cat.items() if g.n}
+                g.answered_rows += s.line is not None
+    by_cat = {c: g for c, g in by_cat.items() if g.rows}
     counts = {
         "rows": len(rows),
         "rows_scored": len(seen),
@@ -322,7 +398,7 @@ def _constant(report: Report, key: str) -> bool:
     """Component keys equal on every response (σ = 1, step = -1) add nothing to a table."""
     if key in ALWAYS_SHOWN:
         return False
-    values = {s.components.get(key) for s in report.scores}
+    values = {s.components.get(key) for s in report.scores if s.line is not None}
     return len(values) <= 1
 
 
@@ -355,7 +431,8 @@ def format_problems(report: Report, max_failures: int, rename=None) -> str:
         out.append(f"skipped {c['rows_bad_ground_truth']} row(s) whose ground truth does not load:")
         out += [f"  row {r}: {why}" for r, why in report.bad_rows[:20]]
     if c["rows_without_generation"]:
-        how = "left out (--partial)" if report.options.partial else "counted as failures (no_generation)"
+        how = ("left out (--partial)" if report.options.partial else
+               "counted as failures (no_generation); reward component means are over the rows with a generation")
         out.append(f"{c['rows_without_generation']} row(s) have no generation: {how}")
     fails = [f for f in report.failures if f.kind != "no_generation"]
     if fails and max_failures:

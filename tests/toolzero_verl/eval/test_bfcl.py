@@ -1,4 +1,5 @@
-"""The evaluator on BFCL v3's own data (the shared BFCL folder, tests/conftest.py) and on a small synthetic BFCL folder with
+"""The evaluator on BFCL v3's own data (the shared BFCL folder, tests/conftest.py) and on a small synthetic BFCL
+folder with
 the live categories: answer-key generations, prose, the perturbations BFCL's ast_checker.py distinguishes
 §1.3-§1.5, the v3 summary formulas (§5.1) and the rendered prompts.
 """
@@ -195,14 +196,17 @@ PERTURBATIONS = {
     "parallel calls reversed": (_only_parallel(lambda r, c: c[::-1]), "answer", 1.0, None),
     "a parallel call dropped": (_only_parallel(lambda r, c: c[:-1]), "answer", 0.0, "wrong_count"),
     "a call duplicated": (_single()(lambda r, c: c + c), "answer", 0.0, "wrong_count"),
-    "function renamed": (_single()(lambda r, c: [ToolCall(c[0].name + "_v2", c[0].arguments)]), "answer", 0.0, "wrong_name"),
+    "function renamed": (
+        _single()(lambda r, c: [ToolCall(c[0].name + "_v2", c[0].arguments)]), "answer", 0.0, "wrong_name",
+    ),
     "dots to underscores": (
         _single()(lambda r, c: [ToolCall(c[0].name.replace(".", "_"), c[0].arguments)] if "." in c[0].name else None),
         "answer", 0.0, "wrong_name",
     ),
     "required parameter dropped": (_single()(_drop_required), "answer", 0.0, "missing_required"),
     "unexpected parameter added": (
-        _single()(lambda r, c: [ToolCall(c[0].name, {**c[0].arguments, "zz_extra": 1})]), "answer", 0.0, "unexpected_param",
+        _single()(lambda r, c: [ToolCall(c[0].name, {**c[0].arguments, "zz_extra": 1})]),
+        "answer", 0.0, "unexpected_param",
     ),
     "float for an integer (JSON 10.0)": (_single()(_float_for_integer), "hermes", 0.0, "type_error"),
     "int for a float": (_single()(_int_for_float), "hermes", 1.0, None),
@@ -285,7 +289,8 @@ def test_v3_summary_without_live_categories_reports_none():
 
 def _doc(name, required=("city",)):
     return {"name": name, "description": "d", "parameters": {"type": "dict", "required": list(required),
-            "properties": {"city": {"type": "string", "description": "c"}, "days": {"type": "integer", "description": "n"}}}}
+            "properties": {"city": {"type": "string", "description": "c"},
+                           "days": {"type": "integer", "description": "n"}}}}
 
 
 @pytest.fixture()
@@ -301,7 +306,8 @@ def live_dir(tmp_path: Path) -> Path:
     write("possible_answer/BFCL_v4_simple_python.json",
           [{"id": "simple_python_0", "ground_truth": [{"weather.get": {"city": ["Paris"], "days": [3, ""]}}]}])
     sys_user = [{"role": "system", "content": "Be brief."}] + user
-    write("BFCL_v4_live_simple.json", [q("live_simple_0-0-0", sys_user, [_doc("w")]), q("live_simple_1-1-0", user, [_doc("w")])])
+    write("BFCL_v4_live_simple.json",
+          [q("live_simple_0-0-0", sys_user, [_doc("w")]), q("live_simple_1-1-0", user, [_doc("w")])])
     write("possible_answer/BFCL_v4_live_simple.json", [
         {"id": "live_simple_0-0-0", "ground_truth": [{"w": {"city": ["Paris"], "days": [3]}}]},
         {"id": "live_simple_1-1-0", "ground_truth": [{"w": {"city": ["Rome"], "days": [""]}}]},
@@ -315,7 +321,8 @@ def live_dir(tmp_path: Path) -> Path:
 def test_live_and_v4_files_load_and_score(live_dir):
     data = bfcl.load_bfcl(live_dir)
     assert data.version == "v4" and data.skipped_files == ["BFCL_v4_simple_java.json"]
-    assert [e.category for e in data.entries] == ["simple", "live_simple", "live_simple", "live_irrelevance", "live_relevance"]
+    assert [e.category for e in data.entries] == [
+        "simple", "live_simple", "live_simple", "live_irrelevance", "live_relevance"]
     rows = bfcl.build_rows(data.entries, "answer")
     texts = {
         "simple_python_0": "[weather.get(city='paris', days=3)]",
@@ -354,17 +361,18 @@ def test_prompts_use_the_training_system_prompt_and_keep_the_entry_system_messag
 
 
 def test_missing_folder_or_answer_key_is_an_error(tmp_path, live_dir):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(bfcl.BfclDataError, match="BFCL directory not found"):
         bfcl.load_bfcl(tmp_path / "nope")
     (live_dir / "possible_answer" / "BFCL_v4_live_simple.json").unlink()
-    with pytest.raises(ValueError, match="answer key"):
+    with pytest.raises(bfcl.BfclDataError, match="answer key .*BFCL_v4_live_simple.json missing"):
         bfcl.load_bfcl(live_dir)
-    with pytest.raises(ValueError, match="unknown BFCL categories"):
+    with pytest.raises(bfcl.BfclDataError, match="unknown BFCL categories"):
         bfcl.load_bfcl(live_dir, ["multi_turn_base"])
 
 
 def test_bfcl_error_names_follow_the_category_checker():
     assert bfcl.bfcl_error("simple_function_checker:wrong_count", "multiple") == "multiple_function_checker:wrong_count"
-    assert bfcl.bfcl_error("simple_function_checker:wrong_count", "live_simple") == "simple_function_checker:wrong_count"
+    assert bfcl.bfcl_error("simple_function_checker:wrong_count", "live_simple") == (
+        "simple_function_checker:wrong_count")
     assert bfcl.bfcl_error("simple_function_checker:wrong_count", "parallel_multiple") == (
         "parallel_function_checker_no_order:wrong_count")

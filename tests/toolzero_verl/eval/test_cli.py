@@ -26,7 +26,8 @@ def test_help_lists_the_commands():
     assert proc.returncode == 0
     for cmd in ("score", "bfcl-prompts", "bfcl", "generate"):
         assert cmd in proc.stdout
-    module = subprocess.run([sys.executable, "-m", "toolzero_verl.eval", "bfcl", "--help"], capture_output=True, text=True)
+    module = subprocess.run([sys.executable, "-m", "toolzero_verl.eval", "bfcl", "--help"],
+                            capture_output=True, text=True)
     assert module.returncode == 0 and "--generations" in module.stdout and "--generate" in module.stdout
 
 

@@ -33,11 +33,14 @@ def test_cli_generate_without_vllm_exits_3_with_the_message(tmp_path, capsys):
     data = tmp_path / "p.parquet"
     write_rows([{**ROWS[1], "data_source": "bfcl_simple", "ability": "tool_call",
                  "reward_model": {"style": "rule", "ground_truth": '{"calls": []}'},
-                 "extra_info": {"split": "test", "index": 0, "id": "simple_3", "category": "simple", "output_format": "answer"}}],
+                 "extra_info": {"split": "test", "index": 0, "id": "simple_3", "category": "simple",
+                                "output_format": "answer"}}],
                data)
-    assert main(["generate", "--data", str(data), "--model", "ckpt", "--out", str(tmp_path / "g.jsonl")]) == EXIT_NO_GENERATOR
+    code = main(["generate", "--data", str(data), "--model", "ckpt", "--out", str(tmp_path / "g.jsonl")])
+    assert code == EXIT_NO_GENERATOR
     assert "vLLM is not importable" in capsys.readouterr().err
-    code = main(["score", "--data", str(data), "--generations", str(tmp_path / "g.jsonl"), "--generate", "--model", "m"])
+    code = main(["score", "--data", str(data), "--generations", str(tmp_path / "g.jsonl"),
+                 "--generate", "--model", "m"])
     assert code == EXIT_NO_GENERATOR and "toolzero-eval generate" in capsys.readouterr().err
 
 
@@ -71,3 +74,20 @@ def test_written_generations_read_back_with_their_keys(tmp_path):
     ]
     with pytest.raises(ValueError):
         gen.write_generations(ROWS, [["a"]], path)
+
+
+@pytest.mark.verl
+def test_generate_renders_prompts_to_the_tokens_verls_rollout_builds(shared_dir, tmp_path):
+    """The prompt `generate` sends to vLLM is token for token the one verl's agent loop builds for a
+    rollout of the same row (verl's Continuous Token builder, as SingleTurnAgentLoop calls it)."""
+    from verl.utils.tokenizer.continuous_token_wiring import create_continuous_token_builder
+
+    from toolzero_verl.eval.bfcl import build_rows, load_bfcl
+    from toolzero_verl.testing.tiny_tokenizer import build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer(tmp_path / "tok")
+    rows = build_rows(load_bfcl(shared_dir / "bfcl" / "v3", ["parallel"]).entries[:5], "hermes")
+    builder = create_continuous_token_builder(tok, hf_model_type="qwen2")
+    ours = [tok(text, add_special_tokens=False)["input_ids"] for text in gen.chat_prompts(rows, tok)]
+    verls = [builder.build_initial_tokens([dict(m) for m in row["prompt"]]) for row in rows]
+    assert ours == verls and all(len(ids) > 100 for ids in ours)

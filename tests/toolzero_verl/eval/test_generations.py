@@ -26,7 +26,8 @@ def test_keys_and_response_aliases():
 def test_malformed_lines_have_reasons():
     gens = parse_lines([
         "", "{oops", "[1]", '{"response": "x"}', '{"index": true, "response": "x"}', '{"index": 2.5, "response": "x"}',
-        '{"index": [1], "response": "x"}', '{"id": null, "response": "x"}', '{"index": 1}', '{"index": 1, "response": null}',
+        '{"index": [1], "response": "x"}', '{"id": null, "response": "x"}', '{"index": 1}',
+        '{"index": 1, "response": null}',
         '{"index": 1, "responses": ["a", 2]}', "[" * 100000,
     ])
     assert gens.items == [] and gens.blank_lines == 1

@@ -125,7 +125,8 @@ def test_rows_without_generation_and_multiple_samples(prepped):
 
 def test_hostile_responses_get_a_score():
     gt = {"calls": [{"name": "f", "arguments": {"x": 1}}],
-          "tools": [{"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}]}
+          "tools": [{"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}},
+                                                 "required": ["x"]}}]}
     rows = [{"data_source": "t", "reward_model": {"ground_truth": json.dumps(gt)}, "extra_info": {"index": 0}}]
     hostile = [
         "<think></think><answer>[f(x=" + "[" * 5000 + "]" * 5000 + ")]</answer>",
@@ -157,7 +158,8 @@ def test_bad_ground_truth_rows_are_reported_not_raised(tmp_path):
         {"data_source": "t", "reward_model": {"ground_truth": "not a ground truth"}, "extra_info": {"index": 0}},
         {"data_source": "t", "reward_model": {"ground_truth": '{"calls": []}'}, "extra_info": {"index": 1}},
     ]
-    gens = parse_lines(['{"index": 0, "response": "x"}', '{"index": 1, "response": "<think></think><answer>no</answer>"}'])
+    gens = parse_lines(['{"index": 0, "response": "x"}',
+                        '{"index": 1, "response": "<think></think><answer>no</answer>"}'])
     report = score_rows(rows, gens)
     assert report.counts["rows_bad_ground_truth"] == 1 and report.overall.accuracy == 1.0
     text = format_report(report)
