@@ -72,6 +72,12 @@ class MalformedArguments(dict):
     """
 
 
+def well_formed(parsed: ParsedResponse) -> bool:
+    """The response's call syntax is readable: it parsed, and no toolrl-format call lacks its
+    ``parameters`` object (:class:`MalformedArguments`)."""
+    return parsed.parse_ok and not any(type(c.arguments) is MalformedArguments for c in parsed.calls)
+
+
 class OutputFormat:
     """Base class: subclasses define parse / render / the system-prompt instruction."""
 
@@ -220,7 +226,9 @@ class HermesFormat(OutputFormat):
         if not calls:
             return answer or ""
         return "\n".join(
-            "<tool_call>\n" + json.dumps({"name": c.name, "arguments": dict(c.arguments)}, ensure_ascii=False) + "\n</tool_call>"
+            "<tool_call>\n"
+            + json.dumps({"name": c.name, "arguments": dict(c.arguments)}, ensure_ascii=False)
+            + "\n</tool_call>"
             for c in calls
         )
 
@@ -232,8 +240,12 @@ class HermesFormat(OutputFormat):
 
 # ToolRL's three layouts (its format reward), plus the think-only layout for empty references.
 TOOLRL_SHAPES = {
-    "call": (re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>$", re.DOTALL), ("<tool_call>", "</tool_call>")),
-    "response": (re.compile(r"^<think>.*?</think>\n<response>.*?</response>$", re.DOTALL), ("<response>", "</response>")),
+    "call": (
+        re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>$", re.DOTALL), ("<tool_call>", "</tool_call>")
+    ),
+    "response": (
+        re.compile(r"^<think>.*?</think>\n<response>.*?</response>$", re.DOTALL), ("<response>", "</response>")
+    ),
     "call_response": (
         re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>\n<response>.*?</response>$", re.DOTALL),
         ("<tool_call>", "</tool_call>", "<response>", "</response>"),

@@ -12,9 +12,11 @@ responses of known quality, in every output format, and checks at early and late
 - no-call references, at every step: an abstention (prose or ``[]``) > any call, valid or invalid,
   and > broken call syntax (a parse failure is never a correct abstention).
 
-The ``toolrl`` reward in the ``toolrl`` format is verl's ``rlla`` byte for byte; the cases where rlla
-itself breaks an invariant are listed in :data:`RLLA_EXEMPTIONS` with the reason, and tested to be
-exactly those (and to be fixed by ``no_call_rule="strict"``).
+The ``toolrl`` reward keeps rlla's rules by default (byte for byte in the ``toolrl`` format). Where rlla
+itself breaks an invariant the test says so and checks the reason: its greedy pairing of parallel
+calls (:func:`assert_greedy_pairing_exemption`, fixed by ``matching="optimal"``), and calls written
+inside the think block or the reply on a no-call reference (:data:`RLLA_EXEMPTIONS`, fixed by
+``no_call_rule="strict"``).
 """
 
 from __future__ import annotations
@@ -214,10 +216,37 @@ def test_where_the_strict_reward_decides_near_miss_beats_a_wrong_function_beats_
         s_missed = score(reward, fmt, missed, gt, step) if missed else None
         if s_wrong is not None:
             assert s_wrong >= s_bad, (step, wrong, bad)
-            if s_missed is not None:
-                assert s_missed >= s_wrong, (step, missed, wrong)
+            if s_missed is not None and s_missed < s_wrong:
+                assert_greedy_pairing_exemption(reward, fmt, missed, wrong, gt, step)
         if s_missed is not None:
             assert s_missed >= s_bad, (step, missed, bad)
+
+
+def assert_greedy_pairing_exemption(reward: str, fmt: str, missed: str, wrong: str, gt: str, step) -> None:
+    """The one call-reference case where rlla breaks the order: its greedy pairing gives each gold call,
+    in order, the first best unused same-name call, so a sibling can take a near miss's partner and
+    the near miss loses more than its one wrong value. The ToolRL reward keeps rlla's greedy
+    pairing by default; ``matching="optimal"`` restores the order."""
+    assert reward == "toolrl", (reward, fmt, missed, wrong)
+    optimal = {"matching": "optimal"}
+    assert score(reward, fmt, missed, gt, step) < score(reward, fmt, missed, gt, step, **optimal), "not a greedy steal"
+    assert score(reward, fmt, missed, gt, step, **optimal) >= score(reward, fmt, wrong, gt, step, **optimal)
+
+
+def test_the_greedy_pairing_exemption_is_real_and_optimal_matching_fixes_it():
+    """The counterexample hypothesis found: the first gold call takes the second's partner."""
+    string = {"type": "string"}
+    gt = json.dumps({
+        "calls": [{"name": "f", "arguments": {"d": "0"}}, {"name": "f", "arguments": {"c": "0", "d": "0"}},
+                  {"name": "f", "arguments": {"d": "00"}}],
+        "tools": [{"name": "f", "parameters": {"properties": {"c": string, "d": string}, "required": ["d"]}},
+                  {"name": "g", "parameters": {"properties": {"c": string}, "required": ["c"]}}],
+    })
+    second = ToolCall("f", {"c": "0", "d": "0"})
+    missed = render("toolrl", [ToolCall("f", {"d": "0 zq9"}), second, ToolCall("f", {"d": "00"})])
+    wrong = render("toolrl", [ToolCall("f", {"d": "0"}), second, ToolCall("g", {"c": "0"})])
+    assert score("toolrl", "toolrl", missed, gt, None) < score("toolrl", "toolrl", wrong, gt, None)
+    assert_greedy_pairing_exemption("toolrl", "toolrl", missed, wrong, gt, None)
 
 
 # --- no-call references ------------------------------------------------------------------------------
@@ -285,7 +314,8 @@ def test_the_other_rewards_rank_the_rlla_exemptions_below_the_abstention(reward,
 
 TOOLS = [{"name": "get_weather", "parameters": {"type": "object", "properties": {
     "city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]}},
-    {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}]
+    {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}},
+                                        "required": ["tz"]}}]
 ONE = json.dumps({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}], "tools": TOOLS})
 NONE = json.dumps({"calls": [], "tools": TOOLS, "answer": "Which city do you mean?"})
 
@@ -294,7 +324,8 @@ def test_a_broken_call_on_a_no_call_reference_is_not_an_abstention():
     broken_call = "<think>t</think><answer>[get_weather(city='Paris'</answer>"
     r = compute_score("d", broken_call, NONE, {"split": "train", "global_steps": 100})
     assert r["ast"] == 0.0 and r["parse_ok"] == 0.0
-    good = compute_score("d", "<think>t</think><answer>Which city?</answer>", NONE, {"split": "train", "global_steps": 100})
+    good = compute_score("d", "<think>t</think><answer>Which city?</answer>", NONE,
+                         {"split": "train", "global_steps": 100})
     assert good["score"] - r["score"] > 1.0
 
 
