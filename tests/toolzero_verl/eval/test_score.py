@@ -185,3 +185,16 @@ def test_held_out_no_call_rows_report_parse_failure_credit():
     assert report.overall.to_dict()["accuracy_without_parse_failure_credit"] == pytest.approx(1 / 4)
     assert report.overall.to_dict()["components"]["ast"] == pytest.approx(1 / 4)  # the reward never credits it
     assert "no_call: 1 response(s); accuracy without that credit 33.33% (with it 66.67%)" in format_report(report)
+
+
+def test_malformed_ground_truths_are_reported_rows_not_tracebacks():
+    hostile = ['{"calls": [], "tools": 5}', '{"calls": [], "tools": [{"name": "f", "parameters": "x"}]}',
+               '{"calls": [{"name": "f", "arguments": {"x": ' + "[" * 5000 + "]" * 5000 + "}}]}",
+               '{"calls": [{"name": "f", "arguments": {}}]}']
+    rows = [{"data_source": "t", "reward_model": {"ground_truth": g}, "extra_info": {"index": i}}
+            for i, g in enumerate(hostile)]
+    gens = parse_lines([json.dumps({"index": i, "response": "<think></think><answer>[f()]</answer>"})
+                        for i in range(len(hostile))])
+    report = score_rows(rows, gens)
+    assert [r for r, _ in report.bad_rows] == [0, 1, 2] and report.counts["rows_scored"] == 1
+    assert report.overall.accuracy == 1.0
