@@ -27,7 +27,7 @@ import math
 from typing import Any, Mapping, NamedTuple
 
 from toolzero_verl.core.logs import warn_once
-from toolzero_verl.core.options import ConfigError
+from toolzero_verl.core.options import ConfigError, show
 
 STEP_KEY = "global_steps"  # v1 trainer's non_tensor_batch key; also the extra_info key rewards read
 PROGRESS_KEY = "training_progress"  # step / total in [0, 1]
@@ -155,10 +155,12 @@ def finite_or_none(name: str, value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    except OverflowError:  # an integer beyond the float range
+        raise ConfigError(f"{name} must be a finite number, got {show(value)}") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {show(value)}") from None
     if not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number, got {show(value)}")
     return number
 
 

@@ -48,7 +48,8 @@ class ScoringOptions(Options):
 
     reward: str = option(DEFAULT_REWARD, help="gg_grpo (Tool Zero, default) | toolrl (ToolRL) | binary (Tool-N1)")
     output_format: str | None = option(
-        None, help=f"what the policy writes ({', '.join(sorted(FORMATS))}); default: toolrl for reward=toolrl, else answer"
+        None,
+        help=f"what the policy writes ({', '.join(sorted(FORMATS))}); default: toolrl for reward=toolrl, else answer",
     )
     max_chars: int = option(DEFAULT_LIMITS.max_chars, min=1, help="longer responses score as parse failures, unparsed")
     max_depth: int = option(DEFAULT_LIMITS.max_depth, min=1, help="deeper nesting of call values is a parse failure")
