@@ -28,7 +28,7 @@ from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import GroundTruth
 from toolzero_verl.core.options import ConfigError
 from toolzero_verl.core.pycalls import MAX_DEPTH, CallSyntaxError, parse_python_calls, render_python_calls
-from toolzero_verl.core.tags import between, each_once
+from toolzero_verl.core.tags import between
 
 MAX_RESPONSE_CHARS = 32 * 1024  # longer responses score as parse failures, unparsed
 
@@ -121,7 +121,38 @@ def get_format(name: str) -> OutputFormat:
 
 _CALL_START = re.compile(r"[A-Za-z_][\w.]*\(")  # `name(` (no space: "THC (…" is prose) at the start: meant as a call
 _ANSWER_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
-_ANSWER_SHAPE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
+_ANSWER_SHAPE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)  # the definition
+
+
+def answer_shape_body(response: str) -> str | None:
+    """The ``<answer>`` body if ``response`` is exactly ``<think>X</think>`` then ``<answer>Y</answer>``,
+    each tag once and only whitespace around them; else None.
+
+    Same verdict as counting the tags and ``_ANSWER_SHAPE.fullmatch`` (the definition), with string
+    searches: with each tag present once, the shape is four tags in order with whitespace between.
+
+    >>> answer_shape_body(" <think>a</think>\\n<answer>[f()]</answer> "), answer_shape_body("<answer>x</answer>")
+    ('[f()]', None)
+    """
+    # Whitespace holds no tag, so each tag occurs once iff the think text and the body hold none of
+    # the tags that partition did not already rule out.
+    head, sep, rest = response.partition("<think>")
+    if not sep or head.strip():
+        return None
+    think, sep, rest = rest.partition("</think>")
+    if not sep:
+        return None
+    gap, sep, rest = rest.partition("<answer>")
+    if not sep or gap.strip():
+        return None
+    body, sep, tail = rest.partition("</answer>")
+    if not sep or tail.strip():
+        return None
+    if "<think>" in think or "<answer>" in think or "</answer>" in think:
+        return None
+    if "<think>" in body or "</think>" in body or "<answer>" in body:
+        return None
+    return body
 
 
 @register_format
@@ -138,13 +169,9 @@ class AnswerFormat(OutputFormat):
     def parse(self, response, known_names=(), limits=DEFAULT_LIMITS):
         if len(response) > limits.max_chars:
             return TOO_LONG
-        # Count tags first: with each tag present once the regex runs in linear time.
-        once = each_once(response, _ANSWER_TAGS)
-        m = _ANSWER_SHAPE.fullmatch(response) if once else None
-        format_ok = m is not None
-        if m:
-            body = m.group(2)
-        else:
+        body = answer_shape_body(response)
+        format_ok = body is not None
+        if body is None:
             body = between(response, "<answer>", "</answer>", last=True)
             if body is None:
                 return ParsedResponse(format_ok=False, parse_ok=True, error="no_answer")

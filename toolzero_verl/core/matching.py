@@ -421,11 +421,25 @@ def _gold_params(gt: GroundTruth) -> list[tuple[str, Mapping[str, list]]]:
 
 
 def _perfect_matching(ok: list[list[bool]]) -> bool:
-    """Whether the pass/fail matrix admits a perfect matching (maximum bipartite matching)."""
-    from scipy.optimize import linear_sum_assignment  # lazy: only needed when the greedy pass fails
+    """Whether the square pass/fail matrix admits a perfect matching: Kuhn's augmenting paths, O(n³),
+    microseconds for the few calls of an answer (scipy's assignment solver costs more to call).
 
-    rows, cols = linear_sum_assignment(ok, maximize=True)
-    return sum(ok[r][c] for r, c in zip(rows, cols)) == len(ok)
+    >>> _perfect_matching([[True, True], [True, False]]), _perfect_matching([[True, False], [True, False]])
+    (True, False)
+    """
+    n = len(ok)
+    owner = [-1] * n  # column -> the row it is matched to
+
+    def augment(row: int, seen: list[bool]) -> bool:
+        for col in range(n):
+            if ok[row][col] and not seen[col]:
+                seen[col] = True
+                if owner[col] < 0 or augment(owner[col], seen):
+                    owner[col] = row
+                    return True
+        return False
+
+    return all(augment(row, [False] * n) for row in range(n))
 
 
 # Results are immutable and few (ok x error type): build each once, for speed.
@@ -576,6 +590,30 @@ def _validity_plan(gt: GroundTruth) -> dict[str, _FunctionRules]:
         return rules
 
     return gt.memo("validity_plan", build)
+
+
+def count_missing_required(pred: Sequence[ToolCall], gt: GroundTruth) -> int:
+    """How many calls of an offered function lack one of its required parameters (the hack monitor's
+    count, without the rest of :func:`check_validity`).
+
+    >>> from toolzero_verl.core.ground_truth import load_ground_truth
+    >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}]})
+    >>> count_missing_required([ToolCall("f", {}), ToolCall("f", {"x": 2}), ToolCall("g", {})], gt)
+    1
+    """
+    if not pred:
+        return 0
+    plan = _validity_plan(gt)
+    missing = 0
+    for call in pred:
+        rules = plan.get(call.name)
+        if rules is not None:
+            args = call.arguments
+            for param in rules.required:
+                if param not in args:
+                    missing += 1
+                    break
+    return missing
 
 
 def check_validity(pred: Sequence[ToolCall], gt: GroundTruth, readable: bool = True) -> Validity:

@@ -106,9 +106,14 @@ class GGGRPOOptions(RewardOptions):
     def __post_init__(self):
         super().__post_init__()
         try:
-            _splitter(self.token_delimiters)
+            split = _splitter(self.token_delimiters)
         except re.error as exc:
             raise ConfigError(f"option 'token_delimiters' is not a valid regular expression: {exc}") from None
+        # Derived once per run and read for every scored response (not options: not fields).
+        object.__setattr__(self, "_split", split)
+        object.__setattr__(self, "_schedule", get_schedule(self.schedule))
+        object.__setattr__(self, "_penalty", PENALTY_TRIGGERS[self.penalty_trigger])
+        object.__setattr__(self, "_ref_key", ("general_ref", self.token_delimiters, self.case_sensitive))
 
 
 @lru_cache(maxsize=64)
@@ -167,7 +172,7 @@ def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOOptions, 
 def _recall(answer: str, ref: frozenset[str], cfg: GGGRPOOptions) -> float:
     """|T(Y) ∩ T(Y*)| / |T(Y*)|, without building T(Y): the reference set intersected with the raw
     split (its empty pieces are never in the reference)."""
-    pieces = _splitter(cfg.token_delimiters)(answer if cfg.case_sensitive else answer.lower())
+    pieces = cfg._split(answer if cfg.case_sensitive else answer.lower())
     return len(ref.intersection(pieces)) / len(ref)
 
 
@@ -176,7 +181,7 @@ def schedule_weight(inp: ScoreInput, cfg: GGGRPOOptions) -> float:
     clock = inp.clock
     if not clock.is_train:
         return 1.0
-    schedule = get_schedule(cfg.schedule)
+    schedule = cfg._schedule
     if cfg.schedule in STEP_FREE:
         return schedule(0.0, cfg.kappa, cfg.midpoint)
     if cfg.step_unit == "percent":
@@ -202,15 +207,15 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOOptions) -> dict[str, float]:
     if exact:
         if len(gt.calls) >= cfg.multi_call_min:
             strict += cfg.multi_call_bonus
-    elif PENALTY_TRIGGERS[cfg.penalty_trigger](parsed, gt, validity):
+    elif cfg._penalty(parsed, gt, validity):
         strict -= cfg.value_error_penalty
     general = 0.0
     if sigma < 1.0:
-        fmt, delimiters, case = inp.fmt, cfg.token_delimiters, cfg.case_sensitive
-        ref = gt.memo(
-            ("general_ref", fmt.name, delimiters, case),
-            lambda: tokens(reference_answer(fmt, gt), delimiters, case),
-        )
+        fmt = inp.fmt
+        key = (fmt.name, cfg._ref_key)
+        ref = gt._memo.get(key)
+        if ref is None:  # T(Y*), once per reference, format and tokeniser
+            ref = gt.memo(key, lambda: tokens(reference_answer(fmt, gt), cfg.token_delimiters, cfg.case_sensitive))
         general = general_reward(parsed.text, ref, cfg, no_call_ref=not gt.calls,
                                  abstained=parsed.parse_ok and not parsed.calls)
     fmt_score = 1.0 if inp.fmt.format_ok(parsed, gt) else 0.0

@@ -55,8 +55,8 @@ from typing import Sequence
 
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.clock import require_step
-from toolzero_verl.core.formats import MalformedArguments, well_formed
-from toolzero_verl.core.matching import VALID, check_validity
+from toolzero_verl.core.formats import MalformedArguments
+from toolzero_verl.core.matching import count_missing_required
 from toolzero_verl.core.options import ConfigError, option
 from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
@@ -89,7 +89,7 @@ MAX_MAGNITUDE = 1e6
 KEYS = (
     "score", "format", "correctness", "think_length", "exact_match",
     "format_max", "correctness_max", "step", "parse_ok", "n_pred_calls", "n_gt_calls",
-    "invalid", "n_missing_required",
+    "n_missing_required",
 )
 
 
@@ -385,7 +385,7 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
     strict_no_call = rule == "strict" or (rule == "auto" and inp.fmt.name != PARITY_FORMAT)
     corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg,
                               strict_no_call)
-    validity = VALID if exact else check_validity(parsed.calls, inp.gt, well_formed(parsed))  # monitors only
+    missing = 0 if exact else count_missing_required(parsed.calls, inp.gt)  # a hack monitor (docs/verl.md)
     length = 0.0
     if cfg.think_length_weight and parsed.error != "too_long":
         length = think_length(inp.response.strip(), _think_target(cfg, step))
@@ -401,6 +401,5 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(gold)),
-        "invalid": 0.0 if validity.error is None else 1.0,
-        "n_missing_required": float(validity.missing_required),
+        "n_missing_required": float(missing),
     }

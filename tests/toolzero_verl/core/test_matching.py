@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.formats import MalformedArguments
@@ -472,3 +474,15 @@ def test_validity_never_raises_on_hostile_values():
         result = check_validity([ToolCall("f", {"x": value})], gt)
         assert isinstance(result, Validity)
     assert check_validity([ToolCall("f", {"x": 10**400})], gt).error == "type_error:simple"  # too big for a float
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n),
+                                                     min_size=n, max_size=n)))
+def test_perfect_matching_agrees_with_trying_every_pairing(ok):
+    from itertools import permutations
+
+    from toolzero_verl.core.matching import _perfect_matching
+
+    n = len(ok)
+    assert _perfect_matching(ok) == any(all(ok[i][p[i]] for i in range(n)) for p in permutations(range(n)))
