@@ -62,6 +62,16 @@ class ParsedResponse(NamedTuple):
 
 
 TOO_LONG = ParsedResponse(format_ok=False, parse_ok=False, error="too_long")
+_NO_SHAPES: frozenset[str] = frozenset()
+
+
+def _readable(calls: tuple, text: str | None, format_ok: bool, shapes: frozenset = _NO_SHAPES) -> ParsedResponse:
+    """``ParsedResponse(calls, text, format_ok, True, None, shapes)`` built by ``tuple.__new__`` (the
+    NamedTuple constructor is a Python function; this is built for most scored responses)."""
+    return _new_tuple(ParsedResponse, (calls, text, format_ok, True, None, shapes))
+
+
+_new_tuple = tuple.__new__
 
 
 class MalformedArguments(dict):
@@ -75,7 +85,12 @@ class MalformedArguments(dict):
 def well_formed(parsed: ParsedResponse) -> bool:
     """The response's call syntax is readable: it parsed, and no toolrl-format call lacks its
     ``parameters`` object (:class:`MalformedArguments`)."""
-    return parsed.parse_ok and not any(type(c.arguments) is MalformedArguments for c in parsed.calls)
+    if not parsed.parse_ok:
+        return False
+    for call in parsed.calls:  # a loop, not any(<generator>): called for most scored responses
+        if type(call.arguments) is MalformedArguments:
+            return False
+    return True
 
 
 class OutputFormat:
@@ -177,14 +192,14 @@ class AnswerFormat(OutputFormat):
                 return ParsedResponse(format_ok=False, parse_ok=True, error="no_answer")
         stripped = body.strip()
         if stripped in ("", "[]"):
-            return ParsedResponse((), body, format_ok)
+            return _readable((), body, format_ok)
         try:
             calls = parse_python_calls(stripped, known_names, limits.max_depth)
         except CallSyntaxError as exc:
             # Prose is a legitimate no-call answer; a broken list or call is a parse failure.
             looks_like_calls = stripped.startswith("[") or _CALL_START.match(stripped) is not None
             return ParsedResponse((), body, format_ok, not looks_like_calls, str(exc) if looks_like_calls else None)
-        return ParsedResponse(tuple(calls), body, format_ok)
+        return _readable(tuple(calls), body, format_ok)
 
     def render_answer(self, calls, answer=None):
         return render_python_calls(calls) if calls else (answer or "")
@@ -371,7 +386,7 @@ def _toolrl_call(line: str) -> ToolCall:
             raise ValueError("unhashable tool name") from None
         name = "\x00" + repr(name)  # never equal to a gold name, as in ToolRL
     params = obj.get("parameters")
-    return ToolCall(name, params if isinstance(params, dict) else MalformedArguments())
+    return _new_tuple(ToolCall, (name, params if isinstance(params, dict) else MalformedArguments()))
 
 
 @register_format
@@ -400,12 +415,12 @@ class ToolRLFormat(OutputFormat):
             calls = tuple(_toolrl_call(line) for line in block.split("\n"))
         except (ValueError, TypeError, KeyError, RecursionError):
             return ParsedResponse((), answer_text, bool(shapes - _THINK_ONLY), False, "bad_tool_call_json", shapes)
-        return ParsedResponse(calls, answer_text, bool(shapes - _THINK_ONLY), True, None, shapes)
+        return _readable(calls, answer_text, bool(shapes - _THINK_ONLY), shapes)
 
     def format_ok(self, parsed, gt):
         # ToolRL's format reward: the one layout the reference calls for (think-only is right
         # only for a reference with neither calls nor a reply).
-        return gt.memo("toolrl_shape", lambda: toolrl_reference_shape(gt)) in parsed.shapes
+        return gt.memo("toolrl_shape", toolrl_reference_shape, gt) in parsed.shapes
 
     def render_answer(self, calls, answer=None):
         parts = []

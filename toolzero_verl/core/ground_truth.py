@@ -54,12 +54,13 @@ class GroundTruth:
         """Names the parser should recognise: tools offered plus gold calls."""
         return self.tool_names + tuple(c.name for c in self.calls)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per key for this reference."""
+    def memo(self, key: Any, compute: Callable[..., Any], *args: Any) -> Any:
+        """``compute(*args)`` once per key for this reference (pass ``args`` rather than a closure on hot
+        paths: nothing is allocated when the value is already there)."""
         try:
             return self._memo[key]
         except KeyError:
-            value = self._memo[key] = compute()
+            value = self._memo[key] = compute(*args)
             return value
 
     def schema(self, name: str) -> dict | None:

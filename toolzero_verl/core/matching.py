@@ -405,11 +405,11 @@ def keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
 
 def _plan(gt: GroundTruth) -> tuple[_GoldCheck, ...]:
     """The compiled check of every gold call, built once per ground truth."""
+    return gt.memo("ast_plan", _build_plan, gt)
 
-    def build():
-        return tuple(_GoldCheck(name, params, gt.schema(name)) for name, params in _gold_params(gt))
 
-    return gt.memo("ast_plan", build)
+def _build_plan(gt: GroundTruth) -> tuple[_GoldCheck, ...]:
+    return tuple(_GoldCheck(name, params, gt.schema(name)) for name, params in _gold_params(gt))
 
 
 def _gold_params(gt: GroundTruth) -> list[tuple[str, Mapping[str, list]]]:
@@ -453,6 +453,9 @@ def _result(ok: bool, error: str | None) -> AstResult:
     return res
 
 
+_OK = _result(True, None)
+
+
 def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     """Whole-response check: all gold calls matched one-to-one by passing predicted calls.
 
@@ -463,14 +466,14 @@ def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     gold = gt.calls
     n = len(gold)
     if n == 0:
-        return _result(not pred, IRRELEVANCE if pred else None)
+        return _result(False, IRRELEVANCE) if pred else _OK
     try:
         if len(pred) != n:
             return _result(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT)
-        plan = _plan(gt)
+        plan = gt.memo("ast_plan", _build_plan, gt)
         if n == 1:
             error = plan[0].check(pred[0])
-            return _result(error is None, error)
+            return _OK if error is None else _result(False, error)
         return _result(*_match_parallel(pred, plan))
     except (RecursionError, OverflowError, TypeError, ValueError):  # hostile nesting or values
         return _result(False, UNCHECKABLE)
@@ -589,7 +592,7 @@ def _validity_plan(gt: GroundTruth) -> dict[str, _FunctionRules]:
             rules[name] = _FunctionRules(tuple(required), table)
         return rules
 
-    return gt.memo("validity_plan", build)
+    return gt.memo("validity_plan", build)  # built once per reference: the closure is fine here
 
 
 def count_missing_required(pred: Sequence[ToolCall], gt: GroundTruth) -> int:

@@ -24,7 +24,7 @@ import keyword
 import math
 import operator
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Iterable, Sequence
 
 from toolzero_verl.core.calls import ToolCall
@@ -63,7 +63,9 @@ def parse_python_calls(
         # Without "(" there is no call; Python reads such a body as a call list only if it is an empty
         # list, and the fast path takes every empty list written without comments or continuations.
         raise CallSyntaxError("no call in the answer")
-    fast = _fast_masked_parse(body, known_names, bracketed, max_depth)
+    fast = _scalar_masked_parse(body, known_names, bracketed, max_depth)
+    if fast is None:
+        fast = _fast_masked_parse(body, known_names, bracketed, max_depth)
     if fast is not None:
         return fast
     return _slow_parse(body, known_names, bracketed, max_depth)
@@ -178,6 +180,7 @@ _FAST_TOKEN = re.compile(
 )
 _CONSTANTS = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset(keyword.kwlist)
+_new_call = partial(tuple.__new__, ToolCall)  # ToolCall(name, args) without the Python-level __new__
 _OTHER = operator.itemgetter(4)  # the "anything else" group of a token: the fast path declines
 
 
@@ -236,7 +239,7 @@ def _scalar_parse(body: str, max_depth: int) -> list[ToolCall] | None:
                 kwargs[key] = -value if sign == "-" else value
             else:
                 kwargs[key] = _CONSTANTS[constant]
-        calls.append(ToolCall(name, kwargs))
+        calls.append(_new_call((name, kwargs)))
         pos = m.end()
         if sep == "]":
             return calls if pos == n else None
@@ -288,7 +291,7 @@ class _FastParser:
         while self.punct() != "]":
             name = self.dotted()
             self.expect("(")
-            out.append(ToolCall(name, self.kwargs(self.max_depth)))
+            out.append(_new_call((name, self.kwargs(self.max_depth))))
             if self.punct() == ",":
                 self.pos += 1
             elif self.punct() != "]":
@@ -508,6 +511,74 @@ def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_de
     return [
         ToolCall(names.get(c.name, c.name), {names.get(k, k): v for k, v in c.arguments.items()}) for c in calls
     ]
+
+
+# The scalar regexes again, with names that are not Python at the call and parameter positions (the
+# masked names of ToolACE and Hammer): where _fast_masked_parse would mask and then read scalars, this
+# reads them in one pass per call. Names keep to the characters _fast_masked_parse accepts, minus a few
+# more, so the two agree wherever this one accepts (tests/toolzero_verl/core/test_pycalls.py).
+_FREE_CALL_NAME = r"[A-Za-z0-9_./\-@&+*%$!?~|^<>;][ A-Za-z0-9_./\-@&+*%$!?~|^<>;]*?"
+_FREE_KEY = r"[A-Za-z0-9_.\-][A-Za-z0-9_.\- ]*?"  # _MASKABLE_KEY's characters
+
+
+def _masked_arg(group: str) -> str:
+    return _scalar_arg(group).replace("[A-Za-z_][A-Za-z0-9_]*", _FREE_KEY, 1)
+
+
+_MASKED_ARGS = re.compile(_masked_arg("("))
+_MASKED_ARG = _masked_arg("(?:")
+_MASKED_CALL = re.compile(
+    rf"{_WS}({_FREE_CALL_NAME}){_WS}\(((?:{_MASKED_ARG},)*(?:{_MASKED_ARG},?)?{_WS})\){_WS}(,|\]){_WS}"
+)
+
+
+@lru_cache(maxsize=4096)
+def _tricky_known(known: tuple[str, ...]) -> tuple[str, ...]:
+    """Known names a regex cannot place: with brackets, commas, quotes, ``=``/``:`` or outer whitespace."""
+    return tuple(k for k in known if k != k.strip() or any(c in k for c in "[](){},=:\"'#\\"))
+
+
+def _scalar_masked_parse(body: str, known_names: Iterable[str], free: bool, max_depth: int) -> list[ToolCall] | None:
+    """:func:`_scalar_parse` where some names need masking; None unless it equals the masked reading."""
+    if max_depth < 2 or not body.startswith("[") or "#" in body or "\\" in body:
+        return None
+    known = _masking_names(known_names)
+    if any(k in body for k in _tricky_known(known)):
+        return None
+    calls, pos, n, masked = [], 1, len(body), False
+    if _LIST_END.match(body, pos):
+        return None
+    while True:
+        m = _MASKED_CALL.match(body, pos)
+        if m is None:
+            return None
+        name, args, sep = m.groups()
+        if _needs_mask(name):
+            if not free and name not in known:
+                return None  # masking reads only known names outside an explicit list
+            masked = True
+        kwargs: dict = {}
+        for key, string, sign, number, constant in _MASKED_ARGS.findall(args):
+            if key in kwargs:
+                return None
+            if _needs_mask(key) or "." in key:
+                masked = True
+            if string:
+                kwargs[key] = string[1:-1]
+            elif number:
+                try:
+                    value = _number(number)
+                except ValueError:
+                    return None
+                kwargs[key] = -value if sign == "-" else value
+            else:
+                kwargs[key] = _CONSTANTS[constant]
+        calls.append(_new_call((name, kwargs)))
+        pos = m.end()
+        if sep == "]":
+            return calls if pos == n and masked else None
+        if _LIST_END.match(body, pos):
+            return calls if masked else None
 
 
 def _string_spans(text: str) -> list[tuple[int, int]]:

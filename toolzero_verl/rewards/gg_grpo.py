@@ -112,6 +112,8 @@ class GGGRPOOptions(RewardOptions):
         # Derived once per run and read for every scored response (not options: not fields).
         object.__setattr__(self, "_split", split)
         object.__setattr__(self, "_schedule", get_schedule(self.schedule))
+        object.__setattr__(self, "_step_free", self.schedule in STEP_FREE)
+        object.__setattr__(self, "_percent", self.step_unit == "percent")
         object.__setattr__(self, "_penalty", PENALTY_TRIGGERS[self.penalty_trigger])
         object.__setattr__(self, "_ref_key", ("general_ref", self.token_delimiters, self.case_sensitive))
 
@@ -136,6 +138,10 @@ def reference_answer(fmt, gt) -> str:
     """Y*: the reference rendered in the output format and read back exactly as Y is read from a
     response (tags stripped), so a perfect answer reaches the top of r_general in every format."""
     return fmt.parse(fmt.render(gt.calls, gt.answer), gt.known_names).text or ""
+
+
+def _reference_tokens(fmt, gt, cfg: GGGRPOOptions) -> frozenset[str]:
+    return tokens(reference_answer(fmt, gt), cfg.token_delimiters, cfg.case_sensitive)
 
 
 def general_reward(answer: str | None, ref: frozenset[str], cfg: GGGRPOOptions, *,
@@ -182,9 +188,9 @@ def schedule_weight(inp: ScoreInput, cfg: GGGRPOOptions) -> float:
     if not clock.is_train:
         return 1.0
     schedule = cfg._schedule
-    if cfg.schedule in STEP_FREE:
+    if cfg._step_free:
         return schedule(0.0, cfg.kappa, cfg.midpoint)
-    if cfg.step_unit == "percent":
+    if cfg._percent:
         t = None if clock.progress is None else 100.0 * clock.progress
     else:
         t = clock.step
@@ -212,12 +218,13 @@ def gg_grpo_reward(inp: ScoreInput, cfg: GGGRPOOptions) -> dict[str, float]:
     general = 0.0
     if sigma < 1.0:
         fmt = inp.fmt
-        key = (fmt.name, cfg._ref_key)
-        ref = gt._memo.get(key)
-        if ref is None:  # T(Y*), once per reference, format and tokeniser
-            ref = gt.memo(key, lambda: tokens(reference_answer(fmt, gt), cfg.token_delimiters, cfg.case_sensitive))
-        general = general_reward(parsed.text, ref, cfg, no_call_ref=not gt.calls,
-                                 abstained=parsed.parse_ok and not parsed.calls)
+        ref = gt.memo((fmt.name, cfg._ref_key), _reference_tokens, fmt, gt, cfg)  # T(Y*), once per reference
+        text = parsed.text
+        if text is not None and ref and gt.calls:  # general_reward's common case, without its branches
+            general = cfg.general_offset + _recall(text, ref, cfg)
+        else:
+            general = general_reward(text, ref, cfg, no_call_ref=not gt.calls,
+                                     abstained=parsed.parse_ok and not parsed.calls)
     fmt_score = 1.0 if inp.fmt.format_ok(parsed, gt) else 0.0
     return {
         "score": fmt_score + sigma * strict + (1.0 - sigma) * general,

@@ -71,7 +71,8 @@ def compute_score(
     response = solution_str if isinstance(solution_str, str) else ""
     try:
         parsed = setup.fmt.parse(response, gt.known_names, setup.limits)
-        return setup.spec.fn(ScoreInput(response, gt, setup.fmt, parsed, clock), setup.options)
+        # tuple.__new__: the NamedTuple constructor is a Python function, and this runs for every response
+        return setup.spec.fn(tuple.__new__(ScoreInput, (response, gt, setup.fmt, parsed, clock)), setup.options)
     except ConfigError:
         raise
     except Exception as exc:  # a reward bug on hostile text must not kill the trainer

@@ -187,7 +187,7 @@ def _masked_soups(draw):
 @settings(max_examples=3000, deadline=None)
 @given(_masked_soups(), st.lists(st.sampled_from(_NAME_SOUP), max_size=3), st.integers(2, 6))
 def test_fast_masked_path_equals_the_slow_path_or_declines(text, known, depth):
-    from toolzero_verl.core.pycalls import _fast_masked_parse, _fast_parse, _slow_parse
+    from toolzero_verl.core.pycalls import _fast_masked_parse, _fast_parse, _scalar_masked_parse, _slow_parse
 
     body = text.strip().strip("`").strip()
     bracketed = body.startswith("[")
@@ -197,12 +197,13 @@ def test_fast_masked_path_equals_the_slow_path_or_declines(text, known, depth):
         body = body + "]"
     if _fast_parse(body, depth) is not None:
         return  # the plain fast path answers first
-    fast = _fast_masked_parse(body, known, bracketed, depth)
-    if fast is None:
-        return
-    slow = _slow_parse(body, known, bracketed, depth)  # must not raise when the fast path accepted
-    assert [c.name for c in fast] == [c.name for c in slow], body
-    assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow)), body
+    for fast_path in (_scalar_masked_parse, _fast_masked_parse):
+        fast = fast_path(body, known, bracketed, depth)
+        if fast is None:
+            continue
+        slow = _slow_parse(body, known, bracketed, depth)  # must not raise when a fast path accepted
+        assert [c.name for c in fast] == [c.name for c in slow], (fast_path.__name__, body)
+        assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow)), body
 
 
 @pytest.mark.parametrize("text, known", [
@@ -213,10 +214,12 @@ def test_fast_masked_path_equals_the_slow_path_or_declines(text, known, depth):
     ("[symbols/get-sector-metrics(ticker_slug='Tesla', start-date='2020')]", []),
 ])
 def test_fast_masked_path_takes_toolace_and_hammer_names(text, known):
-    from toolzero_verl.core.pycalls import _fast_masked_parse, _slow_parse
+    from toolzero_verl.core.pycalls import _fast_masked_parse, _scalar_masked_parse, _slow_parse
 
     fast = _fast_masked_parse(text, known, True, 32)
     assert fast is not None and fast == _slow_parse(text, known, True, 32)
+    scalar = _scalar_masked_parse(text, known, True, 32)  # declines the names with brackets and commas
+    assert scalar is None or scalar == fast
 
 
 @pytest.mark.parametrize("text", ["x(a=1, b <= 2)", "x(a=1, y := 2)", "x(lambda a=1: a)", "x(a='it\\'s')",
@@ -254,3 +257,41 @@ def _outcome(parse, *args):
 def test_parse_python_calls_equals_the_reference_pipeline(text, known):
     """The shortcuts (no "(" means no call; the fast masked path) change no result."""
     assert _outcome(parse_python_calls, text, known) == _outcome(_reference_parse, text, known), text
+
+
+_SCALARS = ["1", "-2", "+ 3", "0", "00", "1.", "1.5e3", "-0.0", "1e", "'x'", '"y z"', "'a\"b'", "''", "True", "None",
+            "False.real", "Truex", "'it", "9" * 5000, "[1]", "v"]
+_GAPS = ["", " ", "\n", "\t", "\x0c", "\x0b", "  "]
+
+
+def _mostly(common: list, rare: list):
+    """Draw from ``common`` nine times in ten, else from ``rare`` (edge cases that should decline or differ)."""
+    return st.integers(0, 9).flatmap(lambda i: st.sampled_from(rare if i == 0 else common))
+
+
+@st.composite
+def _scalar_lists(draw):
+    gap = lambda: draw(_mostly(["", " ", "\n"], _GAPS))  # noqa: E731
+    calls = []
+    for _ in range(draw(st.integers(0, 3))):
+        args = [f"{gap()}{draw(_mostly(['a', 'b', 'c', 'a1'], ['class', 'a']))}{gap()}={gap()}"
+                f"{draw(_mostly(_SCALARS[:8] + _SCALARS[9:14], _SCALARS))}{gap()}"
+                for _ in range(draw(st.integers(0, 3)))]
+        trailing = "," if args and draw(st.booleans()) else ""
+        name = draw(_mostly(["f", "math.fact", "g_2"], ["if", "a.if", "x . y"]))
+        calls.append(f"{gap()}{name}{gap()}({','.join(args)}{trailing}{gap()}){gap()}")
+    trailing = "," if calls and draw(st.booleans()) else ""
+    return "[" + gap() + ",".join(calls) + trailing + gap() + "]"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_scalar_lists(), st.integers(1, 4))
+def test_scalar_path_equals_the_ast_path_or_declines(body, depth):
+    from toolzero_verl.core.pycalls import _parse_masked, _scalar_parse
+
+    fast = _scalar_parse(body, depth)
+    if fast is None:
+        return
+    slow = _parse_masked(body, {}, depth)  # must not raise when the scalar path accepted
+    assert [c.name for c in fast] == [c.name for c in slow], body
+    assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow)), body
