@@ -190,24 +190,29 @@ class _Decline(Exception):
 
 # The commonest answer of all, a list of calls whose values are strings, numbers, True/False/None, is
 # read by two regexes without the token walk: the same grammar as _FastParser restricted to scalars.
+# Whitespace is matched in exactly one place between two tokens (never by two adjacent patterns, and
+# names hold no trailing space), so a failing match backtracks in linear time on hostile spacing.
 _WS = r"[ \t\n\r\f]*"
 _NUMBER = r"(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?(?![0-9A-Za-z_.])"
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
-def _scalar_arg(group: str) -> str:
-    """``key = value`` with a scalar value; ``group`` is ``"("`` (capturing, for findall) or ``"(?:"``."""
+def _scalar_arg(group: str, key: str = _IDENTIFIER) -> str:
+    """``key = value`` then whitespace, with a scalar value; ``group`` is ``"("`` (capturing, for
+    findall) or ``"(?:"``; it starts at the key, never at whitespace."""
     return (
-        rf"""{_WS}{group}[A-Za-z_][A-Za-z0-9_]*){_WS}={_WS}"""
+        rf"""{group}{key}){_WS}={_WS}"""
         rf"""(?:{group}"[^"\\\n\r]*"|'[^'\\\n\r]*')|{group}[+-]?){_WS}{group}{_NUMBER})|{group}True|False|None)){_WS}"""
     )
 
 
+def _call_pattern(name: str, arg: str) -> str:
+    """``name ( arg, arg, ) ,`` with the argument text captured; whitespace once between tokens."""
+    return rf"{_WS}({name}){_WS}\({_WS}((?:{arg}(?:,{_WS}{arg})*(?:,{_WS})?)?)\){_WS}(,|\]){_WS}"
+
+
 _SCALAR_ARGS = re.compile(_scalar_arg("("))
-_ARG = _scalar_arg("(?:")
-_SCALAR_CALL = re.compile(
-    rf"{_WS}([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*){_WS}\("
-    rf"((?:{_ARG},)*(?:{_ARG},?)?{_WS})\){_WS}(,|\]){_WS}"
-)
+_SCALAR_CALL = re.compile(_call_pattern(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*", _scalar_arg("(?:")))
 _LIST_END = re.compile(rf"{_WS}\]{_WS}\Z")
 
 
@@ -517,19 +522,11 @@ def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_de
 # masked names of ToolACE and Hammer): where _fast_masked_parse would mask and then read scalars, this
 # reads them in one pass per call. Names keep to the characters _fast_masked_parse accepts, minus a few
 # more, so the two agree wherever this one accepts (tests/toolzero_verl/core/test_pycalls.py).
-_FREE_CALL_NAME = r"[A-Za-z0-9_./\-@&+*%$!?~|^<>;][ A-Za-z0-9_./\-@&+*%$!?~|^<>;]*?"
-_FREE_KEY = r"[A-Za-z0-9_.\-][A-Za-z0-9_.\- ]*?"  # _MASKABLE_KEY's characters
-
-
-def _masked_arg(group: str) -> str:
-    return _scalar_arg(group).replace("[A-Za-z_][A-Za-z0-9_]*", _FREE_KEY, 1)
-
-
-_MASKED_ARGS = re.compile(_masked_arg("("))
-_MASKED_ARG = _masked_arg("(?:")
-_MASKED_CALL = re.compile(
-    rf"{_WS}({_FREE_CALL_NAME}){_WS}\(((?:{_MASKED_ARG},)*(?:{_MASKED_ARG},?)?{_WS})\){_WS}(,|\]){_WS}"
-)
+_NAME_CHARS = r"A-Za-z0-9_./\-@&+*%$!?~|^<>;"
+_FREE_CALL_NAME = rf"[{_NAME_CHARS}]+(?: +[{_NAME_CHARS}]+)*"  # words with single spaces between: no trailing space
+_FREE_KEY = r"[A-Za-z0-9_.\-]+(?: +[A-Za-z0-9_.\-]+)*"  # _MASKABLE_KEY's characters, likewise
+_MASKED_ARGS = re.compile(_scalar_arg("(", _FREE_KEY))
+_MASKED_CALL = re.compile(_call_pattern(_FREE_CALL_NAME, _scalar_arg("(?:", _FREE_KEY)))
 
 
 @lru_cache(maxsize=4096)

@@ -137,7 +137,12 @@ def test_prose_with_parentheses_is_not_a_call():
     assert parse_python_calls("[Get Image(x=1)]")[0].name == "Get Image"  # inside a list, free names work
 
 
-@pytest.mark.parametrize("text", ["[a" + " " * 30000 + "]", "[f(a" + " " * 30000 + "b)]", "[" + "a " * 15000 + "]"])
+@pytest.mark.parametrize("text", [
+    "[a" + " " * 30000 + "]", "[f(a" + " " * 30000 + "b)]", "[" + "a " * 15000 + "]",
+    # the scalar regexes: whitespace runs where a match fails late
+    "[f(a=1" + " " * 30000 + "x)]", "[f" + " " * 30000 + "x(a=1]", "[Get X(a" + " " * 30000 + "b)]",
+    "[Get X(a=1" + " " * 30000 + "b)]", "[f(a=-" + " " * 30000 + "x)]", "[f(a=1)" + " " * 30000 + "x]",
+])
 def test_name_masking_is_linear_on_long_whitespace_runs(text):
     import time
 
