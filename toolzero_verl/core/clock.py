@@ -36,6 +36,7 @@ WEIGHT_VERSION_KEY = "max_global_steps"  # rollout servers' weight-version stamp
 WEIGHT_VERSION_OFFSET = 1
 VERSION_KEYS = ("global_steps", "min_global_steps", "max_global_steps")  # weight-version stamps, not steps
 MISSING_STEP_POLICIES = ("error", "warn")
+_EXACT_INT = 2**53  # ints below this convert to float exactly
 
 
 class Clock(NamedTuple):
@@ -65,7 +66,12 @@ def clock_from_extra(
     """
     # `type(...) is dict` first: verl passes plain dicts, and typing's isinstance check is slow on this hot path
     extra = extra_info if type(extra_info) is dict or isinstance(extra_info, Mapping) else {}
-    step_value = finite_or_none(STEP_KEY, step if step is not None else _extra_step(extra))
+    if step is None:
+        step = _extra_step(extra)
+    if type(step) is int and -_EXACT_INT < step < _EXACT_INT:  # the common case, without finite_or_none
+        step_value: float | None = float(step)
+    else:
+        step_value = finite_or_none(STEP_KEY, step)
     if progress is None:
         progress = extra.get(PROGRESS_KEY)
     progress_value = progress_at(step_value, total) if progress is None else finite_or_none(PROGRESS_KEY, progress)

@@ -412,7 +412,7 @@ class ToolRLFormat(OutputFormat):
         block = text.split("<tool_call>")[1].split("</tool_call>")[0].strip()
         answer_text = block if reply is None else block + "\n" + reply
         try:
-            calls = tuple(_toolrl_call(line) for line in block.split("\n"))
+            calls = tuple([_toolrl_call(line) for line in block.split("\n")])  # a list: faster than a generator
         except (ValueError, TypeError, KeyError, RecursionError):
             return ParsedResponse((), answer_text, bool(shapes - _THINK_ONLY), False, "bad_tool_call_json", shapes)
         return _readable(calls, answer_text, bool(shapes - _THINK_ONLY), shapes)

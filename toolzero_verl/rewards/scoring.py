@@ -63,12 +63,14 @@ def compute_score(
     **reward_kwargs: Any,
 ) -> dict[str, float]:
     """Score one decoded response; returns ``{"score": …, <fixed component keys>}`` (all floats)."""
-    step = reward_kwargs.pop("global_steps", None)
-    progress = reward_kwargs.pop("training_progress", None)
+    step = progress = None
+    if reward_kwargs:
+        step = reward_kwargs.pop("global_steps", None)
+        progress = reward_kwargs.pop("training_progress", None)
     setup = _setup(reward_kwargs)
     clock = clock_from_extra(extra_info, step, progress, setup.total_steps)
     gt = load_ground_truth(ground_truth)
-    response = solution_str if isinstance(solution_str, str) else ""
+    response = solution_str if type(solution_str) is str or isinstance(solution_str, str) else ""
     try:
         parsed = setup.fmt.parse(response, gt.known_names, setup.limits)
         # tuple.__new__: the NamedTuple constructor is a Python function, and this runs for every response

@@ -132,6 +132,8 @@ class ToolRLOptions(RewardOptions):
         if self.coarse and self.per_call:
             raise ConfigError("options 'coarse' and 'per_call' are alternative granularities; choose one")
         object.__setattr__(self, "_final_bounds", bounds_at(self, None))  # the hot path reuses it
+        object.__setattr__(self, "_needs_step", self.bounds_schedule != "fixed" or (
+            self.think_length_dynamic and self.think_length_weight != 0))
 
     def bounds(self, step: float | None) -> "Bounds":
         """Bounds at ``step`` (``None``: the finished schedule); fixed schedules are precomputed."""
@@ -141,7 +143,7 @@ class ToolRLOptions(RewardOptions):
 
     @property
     def needs_step(self) -> bool:
-        return self.bounds_schedule != "fixed" or (self.think_length_dynamic and self.think_length_weight != 0)
+        return self._needs_step
 
 
 # --- bounds and schedules -----------------------------------------------------------------------
@@ -377,12 +379,15 @@ def _think_target(cfg: ToolRLOptions, step: float | None) -> float:
 
 @register_reward("toolrl", ToolRLOptions, KEYS)
 def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
-    step = _step(inp, cfg)
-    b = cfg.bounds(step if inp.clock.is_train else None)  # validation rows: the finished schedule
+    clock = inp.clock
+    step = clock.step if clock.step is not None or not cfg._needs_step else _step(inp, cfg)
+    b = cfg._final_bounds if cfg.bounds_schedule == "fixed" else cfg.bounds(step if clock.is_train else None)
     parsed, gold = inp.parsed, inp.gt.calls
-    fmt = b.format_max if inp.fmt.format_ok(inp.parsed, inp.gt) else b.format_min
-    rule = cfg.no_call_rule
-    strict_no_call = rule == "strict" or (rule == "auto" and inp.fmt.name != PARITY_FORMAT)
+    fmt = b.format_max if inp.fmt.format_ok(parsed, inp.gt) else b.format_min
+    strict_no_call = False
+    if not gold:
+        rule = cfg.no_call_rule
+        strict_no_call = rule == "strict" or (rule == "auto" and inp.fmt.name != PARITY_FORMAT)
     corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg,
                               strict_no_call)
     missing = 0 if exact else count_missing_required(parsed.calls, inp.gt)  # a hack monitor (docs/verl.md)
@@ -397,7 +402,7 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
         "exact_match": 1.0 if exact else 0.0,
         "format_max": b.format_max,
         "correctness_max": b.correctness_max,
-        "step": -1.0 if inp.clock.step is None else float(inp.clock.step),
+        "step": -1.0 if clock.step is None else float(clock.step),
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(gold)),
