@@ -64,11 +64,17 @@ def parse_python_calls(
         # list, and the fast path takes every empty list written without comments or continuations.
         raise CallSyntaxError("no call in the answer")
     fast = _scalar_masked_parse(body, known_names, bracketed, max_depth)
-    if fast is None:
-        fast = _fast_masked_parse(body, known_names, bracketed, max_depth)
     if fast is not None:
         return fast
-    return _slow_parse(body, known_names, bracketed, max_depth)
+    masking = _fast_mask(body, known_names, bracketed)
+    if masking is None or not masking[2]:
+        return _slow_parse(body, known_names, bracketed, max_depth)
+    masked, names, _ = masking
+    fast = _fast_parse(masked, max_depth)
+    if fast is not None:
+        return _unmask(fast, names)
+    # The slow path would fail on the text as written and mask exactly this: skip to its second step.
+    return _parse_masked(masked, names, max_depth)
 
 
 def _slow_parse(body: str, known_names: Iterable[str], bracketed: bool, max_depth: int) -> list[ToolCall]:
@@ -435,6 +441,7 @@ _MASK_TOKEN = re.compile(
     r"""|([^ \t\n\r\f"'\[\](){},\\][^"'\[\](){},\\\n]*))"""  # 3: any other run (names, values, "=")
 )
 _MASKABLE_CALL = re.compile(r"[\x20-\x21\x23-\x26\x28-\x7e]+\Z")  # printable ASCII, no quotes
+_ODD_SPACE = re.compile(r"[^\S \t\n\r\f]")  # whitespace _mask_names skips but the regex scan does not
 _MASKABLE_KEY = re.compile(r"[A-Za-z0-9_.\- ]+\Z")  # never "a <" (a <= b) or "x :" (x := 1)
 
 
@@ -463,12 +470,28 @@ def _could_mask(body: str, known_names: Iterable[str], free: bool) -> bool:
 
 
 def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_depth: int) -> list[ToolCall] | None:
-    if "\\" in body or "#" in body or not _could_mask(body, known_names, free):
+    masking = _fast_mask(body, known_names, free)
+    if masking is None or not masking[2]:
+        return None
+    calls = _fast_parse(masking[0], max_depth)
+    return None if calls is None else _unmask(calls, masking[1])
+
+
+def _unmask(calls: list[ToolCall], names: dict[str, str]) -> list[ToolCall]:
+    return [ToolCall(names.get(c.name, c.name), {names.get(k, k): v for k, v in c.arguments.items()}) for c in calls]
+
+
+def _fast_mask(body: str, known_names: Iterable[str], free: bool) -> tuple[str, dict[str, str], bool] | None:
+    """``(*_mask_names(body, known_names, free), unreadable)`` by a regex scan when at least one name is
+    masked; else None. ``unreadable``: a masked name is one Python cannot read (a parameter name, or a
+    call name that is no dotted name even without the spaces around its dots), so the text as written
+    is no call list and the slow path would mask it too."""
+    if "\\" in body or "#" in body or not _could_mask(body, known_names, free) or _ODD_SPACE.search(body):
         return None
     known = _masking_names(known_names)
     out: list[str] = []
     names: dict[str, str] = {}
-    expect, pos, n = "", 0, len(body)
+    expect, pos, n, unreadable = "", 0, len(body), False
     stack: list[str] = []
     while pos < n:
         m = _MASK_TOKEN.match(body, pos)
@@ -492,6 +515,7 @@ def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_de
                     return None
                 placeholder = _PLACEHOLDER.format(len(names))
                 names[placeholder] = name
+                unreadable = unreadable or expect == "kw" or _needs_mask(_without_spaced_dots(name))
                 out.append(body[pos:i])
                 out.append(placeholder)
                 pos, expect = i + len(name), ""
@@ -510,12 +534,12 @@ def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_de
         expect = "call" if stack == ["["] else "kw" if stack == ["[", "("] else ""
     if not names:
         return None
-    calls = _fast_parse("".join(out), max_depth)
-    if calls is None:
-        return None
-    return [
-        ToolCall(names.get(c.name, c.name), {names.get(k, k): v for k, v in c.arguments.items()}) for c in calls
-    ]
+    return "".join(out), names, unreadable
+
+
+def _without_spaced_dots(name: str) -> str:
+    """``math . f`` as Python reads it, ``math.f`` (split and strip: linear, unlike a regex on spaces)."""
+    return ".".join(part.strip() for part in name.split("."))
 
 
 # The scalar regexes again, with names that are not Python at the call and parameter positions (the

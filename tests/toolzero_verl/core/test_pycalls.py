@@ -300,3 +300,23 @@ def test_scalar_path_equals_the_ast_path_or_declines(body, depth):
     slow = _parse_masked(body, {}, depth)  # must not raise when the scalar path accepted
     assert [c.name for c in fast] == [c.name for c in slow], body
     assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow)), body
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_masked_soups(), st.lists(st.sampled_from(_NAME_SOUP), max_size=3))
+def test_regex_masking_equals_the_character_scan_where_it_answers(text, known):
+    """_fast_mask gives _mask_names's text and names; when it says a name is unreadable, Python cannot
+    read the text as written as a call list (so parse_python_calls may skip that attempt)."""
+    from toolzero_verl.core.pycalls import _fast_mask, _mask_names, _parse_masked
+
+    body = text.strip().strip("`").strip()
+    bracketed = body.startswith("[")
+    body = body if bracketed else "[" + body
+    body = body if body.endswith("]") else body + "]"
+    masking = _fast_mask(body, known, bracketed)
+    if masking is None:
+        return
+    assert masking[:2] == _mask_names(body, known, free=bracketed), body
+    if masking[2]:  # "unreadable": the text as written must be no call list
+        with pytest.raises(CallSyntaxError):
+            _parse_masked(body, {}, 32)
