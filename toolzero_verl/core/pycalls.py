@@ -9,6 +9,11 @@ Tool names that are not Python identifiers (ToolACE has ``Get Manager Placeholde
 ``ast.parse``: known names (from the tool list) first, longest first, then any run of text before
 ``(`` at a call position.
 
+That ``ast`` reading is the definition. Faster readers answer first where they provably give the same
+calls (each checked against it with hypothesis in tests/toolzero_verl/core/test_pycalls.py): regexes
+for lists of calls with scalar values (with or without masked names), a token walk for other simple
+lists, and a regex scan that masks names without the character loop. Parse time is linear in the text.
+
 >>> parse_python_calls('[get_weather(city="Paris"), math.factorial(n=5)]')
 [ToolCall(name='get_weather', arguments={'city': 'Paris'}), ToolCall(name='math.factorial', arguments={'n': 5})]
 >>> parse_python_calls('[Get Manager Placeholder Image(sport="football")]')[0].name
@@ -174,7 +179,7 @@ def _value(node: ast.AST, depth: int) -> Any:
 # recursive descent is several times cheaper than ast.parse. The fast path accepts a strict subset
 # of what the ast path accepts (simple quoted strings without escapes, decimal numbers, names,
 # brackets) and returns exactly the same calls; on anything else it declines (None) and the ast
-# path decides. tests/toolzero_verl/test_pycalls.py checks the equivalence with hypothesis.
+# path decides. tests/toolzero_verl/core/test_pycalls.py checks the equivalence with hypothesis.
 
 _FAST_TOKEN = re.compile(
     # Python's own whitespace only: `\s` would also skip Unicode spaces that Python rejects.
