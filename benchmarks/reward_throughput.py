@@ -7,7 +7,8 @@ rlla, and prints the median µs per response, each ratio to rlla, and the wall t
 
     python benchmarks/reward_throughput.py [--n 4096] [--rows PATH]
 
-Targets: toolrl ≤ 0.5× rlla, gg_grpo ≤ 1.0× rlla, 1024 responses < 25 ms on one core (docs/rewards.md, "Speed").
+Targets: toolrl ≤ 0.73× rlla, gg_grpo ≤ 1.0× rlla (also in the answer format), 1024 responses < 20 ms on an
+idle core (docs/rewards.md, "Speed").
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 1. Convert the bundled example corpora (``examples/data``) with ``python -m data_prep``.
 2. Build sample rollouts for some converted prompts: a perfect answer, a near miss (right
-   function and argument names, one wrong value) and a wrong one (a function that is not offered).
+   function and argument names, one wrong value of the right type) and a wrong one (a function
+   that is not offered: an invalid answer).
 3. Score them through verl's real ``RewardLoopWorker`` — built from verl's composed Hydra config
    with the 7B recipe's own override list, so with the ``toolzero`` manager and the recipe's reward
    options — at training steps 0, 25, 50 and 100, and print how σ(t) moves the reward from the
@@ -151,7 +152,9 @@ def make_batch(tokenizer, samples: Sequence[Sample], step: int, prompt_len: int 
         },
         non_tensors={
             "data_source": np.array([s.data_source for s in samples], dtype=object),
-            "reward_model": np.array([{"style": "rule", "ground_truth": s.ground_truth} for s in samples], dtype=object),
+            "reward_model": np.array(
+                [{"style": "rule", "ground_truth": s.ground_truth} for s in samples], dtype=object
+            ),
             "extra_info": np.array([dict(s.extra_info) for s in samples], dtype=object),
             "global_steps": np.array([step] * len(samples)),
         },
@@ -230,8 +233,10 @@ def run(out_dir: Path, steps: Sequence[int] = DEMO_STEPS, dry_run: bool = True) 
     print(format_table(table))
     print(
         "      score = format (1: all three are well-formed) + σ·strict + (1−σ)·generic. Early a near miss earns\n"
-        "      nearly full token-overlap credit; late only the exact call scores high, and right names with a\n"
-        "      wrong value cost −0.3, below a wrong call's 0 (docs/rewards.md)."
+        "      nearly full token-overlap credit; late only the exact call earns the strict point. The near miss is\n"
+        "      a valid call (right function, a wrong value of the right type), so it keeps its 0; the wrong call\n"
+        "      names a function nobody offered, an invalid answer, and pays the −0.3 term: it ranks last\n"
+        "      (docs/rewards.md, \"Ranking invariants\")."
     )
 
     rc, dry = 0, []
@@ -244,9 +249,9 @@ def run(out_dir: Path, steps: Sequence[int] = DEMO_STEPS, dry_run: bool = True) 
     print("\nSummary")
     print(f"  data       {written_rows(report)} rows converted from {len(EXAMPLE_INPUTS)} example corpora")
     print(
-        f"  reward     near miss: {first.means['near_miss']:+.2f} at step {first.step} (σ={first.sigma:.2f}, generic) -> "
-        f"{last.means['near_miss']:+.2f} at step {last.step} (σ={last.sigma:.2f}, strict); "
-        f"perfect stays on top ({last.means['perfect']:+.2f})"
+        f"  reward     near miss: {first.means['near_miss']:+.2f} at step {first.step} (σ={first.sigma:.2f}, generic)"
+        f" -> {last.means['near_miss']:+.2f} at step {last.step} (σ={last.sigma:.2f}, strict); perfect stays on top"
+        f" ({last.means['perfect']:+.2f}), the invalid wrong call last ({last.means['wrong']:+.2f})"
     )
     if dry_run:
         print(f"  recipe     dry run of {RECIPE.name}: {'OK' if rc == 0 else f'FAILED (exit {rc})'}")

@@ -41,7 +41,10 @@ class ToolCall(NamedTuple):
             raise ValueError("a tool call needs a non-empty string 'name'")
         args = obj.get("arguments", obj.get("parameters", {}))
         if isinstance(args, str):
-            args = json.loads(args) if args.strip() else {}
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except RecursionError:
+                raise ValueError(f"arguments of {name!r} are nested too deeply") from None
         if args is None:
             args = {}
         if not isinstance(args, Mapping):

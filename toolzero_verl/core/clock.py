@@ -27,7 +27,7 @@ import math
 from typing import Any, Mapping, NamedTuple
 
 from toolzero_verl.core.logs import warn_once
-from toolzero_verl.core.options import ConfigError
+from toolzero_verl.core.options import ConfigError, show
 
 STEP_KEY = "global_steps"  # v1 trainer's non_tensor_batch key; also the extra_info key rewards read
 PROGRESS_KEY = "training_progress"  # step / total in [0, 1]
@@ -36,6 +36,7 @@ WEIGHT_VERSION_KEY = "max_global_steps"  # rollout servers' weight-version stamp
 WEIGHT_VERSION_OFFSET = 1
 VERSION_KEYS = ("global_steps", "min_global_steps", "max_global_steps")  # weight-version stamps, not steps
 MISSING_STEP_POLICIES = ("error", "warn")
+_EXACT_INT = 2**53  # ints below this convert to float exactly
 
 
 class Clock(NamedTuple):
@@ -63,12 +64,18 @@ def clock_from_extra(
 
     Raises :class:`ConfigError` for a step or progress that is not a finite number.
     """
-    extra = extra_info if isinstance(extra_info, Mapping) else {}
-    step_value = finite_or_none(STEP_KEY, step if step is not None else _extra_step(extra))
-    progress_value = finite_or_none(PROGRESS_KEY, progress if progress is not None else extra.get(PROGRESS_KEY))
-    if progress_value is None:
-        progress_value = progress_at(step_value, total)
-    return Clock(step_value, progress_value, extra.get("split", "train") == "train")
+    # `type(...) is dict` first: verl passes plain dicts, and typing's isinstance check is slow on this hot path
+    extra = extra_info if type(extra_info) is dict or isinstance(extra_info, Mapping) else {}
+    if step is None:
+        step = _extra_step(extra)
+    if type(step) is int and -_EXACT_INT < step < _EXACT_INT:  # the common case, without finite_or_none
+        step_value: float | None = float(step)
+    else:
+        step_value = finite_or_none(STEP_KEY, step)
+    if progress is None:
+        progress = extra.get(PROGRESS_KEY)
+    progress_value = progress_at(step_value, total) if progress is None else finite_or_none(PROGRESS_KEY, progress)
+    return tuple.__new__(Clock, (step_value, progress_value, extra.get("split", "train") == "train"))  # fast Clock(...)
 
 
 def _extra_step(extra: Mapping[str, Any]) -> Any:
@@ -153,12 +160,16 @@ def finite_or_none(name: str, value: Any) -> float | None:
     """``value`` as a finite float (None stays None); :class:`ConfigError` otherwise."""
     if value is None:
         return None
+    if type(value) is float and value - value == 0.0:  # the common case: a finite float (inf - inf is nan)
+        return value
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    except OverflowError:  # an integer beyond the float range
+        raise ConfigError(f"{name} must be a finite number, got {show(value)}") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {show(value)}") from None
     if not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number, got {show(value)}")
     return number
 
 
@@ -181,6 +192,8 @@ def _whole(value: Any) -> int | None:
     """A row's step as an int; None for anything that is not a finite number."""
     if value is None:
         return None
+    if type(value) is float and value - value == 0.0:  # the common case: a finite float (inf - inf is nan)
+        return value
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):

@@ -28,7 +28,7 @@ from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import GroundTruth
 from toolzero_verl.core.options import ConfigError
 from toolzero_verl.core.pycalls import MAX_DEPTH, CallSyntaxError, parse_python_calls, render_python_calls
-from toolzero_verl.core.tags import between, each_once
+from toolzero_verl.core.tags import between
 
 MAX_RESPONSE_CHARS = 32 * 1024  # longer responses score as parse failures, unparsed
 
@@ -62,6 +62,16 @@ class ParsedResponse(NamedTuple):
 
 
 TOO_LONG = ParsedResponse(format_ok=False, parse_ok=False, error="too_long")
+_NO_SHAPES: frozenset[str] = frozenset()
+
+
+def _readable(calls: tuple, text: str | None, format_ok: bool, shapes: frozenset = _NO_SHAPES) -> ParsedResponse:
+    """``ParsedResponse(calls, text, format_ok, True, None, shapes)`` built by ``tuple.__new__`` (the
+    NamedTuple constructor is a Python function; this is built for most scored responses)."""
+    return _new_tuple(ParsedResponse, (calls, text, format_ok, True, None, shapes))
+
+
+_new_tuple = tuple.__new__
 
 
 class MalformedArguments(dict):
@@ -70,6 +80,17 @@ class MalformedArguments(dict):
     ToolRL's reward only fails on such a call when its name matches a gold call, so the parser
     keeps it and marks it instead of rejecting the whole block.
     """
+
+
+def well_formed(parsed: ParsedResponse) -> bool:
+    """The response's call syntax is readable: it parsed, and no toolrl-format call lacks its
+    ``parameters`` object (:class:`MalformedArguments`)."""
+    if not parsed.parse_ok:
+        return False
+    for call in parsed.calls:  # a loop, not any(<generator>): called for most scored responses
+        if type(call.arguments) is MalformedArguments:
+            return False
+    return True
 
 
 class OutputFormat:
@@ -115,7 +136,38 @@ def get_format(name: str) -> OutputFormat:
 
 _CALL_START = re.compile(r"[A-Za-z_][\w.]*\(")  # `name(` (no space: "THC (…" is prose) at the start: meant as a call
 _ANSWER_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
-_ANSWER_SHAPE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
+_ANSWER_SHAPE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)  # the definition
+
+
+def answer_shape_body(response: str) -> str | None:
+    """The ``<answer>`` body if ``response`` is exactly ``<think>X</think>`` then ``<answer>Y</answer>``,
+    each tag once and only whitespace around them; else None.
+
+    Same verdict as counting the tags and ``_ANSWER_SHAPE.fullmatch`` (the definition), with string
+    searches: with each tag present once, the shape is four tags in order with whitespace between.
+
+    >>> answer_shape_body(" <think>a</think>\\n<answer>[f()]</answer> "), answer_shape_body("<answer>x</answer>")
+    ('[f()]', None)
+    """
+    # Whitespace holds no tag, so each tag occurs once iff the think text and the body hold none of
+    # the tags that partition did not already rule out.
+    head, sep, rest = response.partition("<think>")
+    if not sep or head.strip():
+        return None
+    think, sep, rest = rest.partition("</think>")
+    if not sep:
+        return None
+    gap, sep, rest = rest.partition("<answer>")
+    if not sep or gap.strip():
+        return None
+    body, sep, tail = rest.partition("</answer>")
+    if not sep or tail.strip():
+        return None
+    if "<think>" in think or "<answer>" in think or "</answer>" in think:
+        return None
+    if "<think>" in body or "</think>" in body or "<answer>" in body:
+        return None
+    return body
 
 
 @register_format
@@ -132,26 +184,22 @@ class AnswerFormat(OutputFormat):
     def parse(self, response, known_names=(), limits=DEFAULT_LIMITS):
         if len(response) > limits.max_chars:
             return TOO_LONG
-        # Count tags first: with each tag present once the regex runs in linear time.
-        once = each_once(response, _ANSWER_TAGS)
-        m = _ANSWER_SHAPE.fullmatch(response) if once else None
-        format_ok = m is not None
-        if m:
-            body = m.group(2)
-        else:
+        body = answer_shape_body(response)
+        format_ok = body is not None
+        if body is None:
             body = between(response, "<answer>", "</answer>", last=True)
             if body is None:
                 return ParsedResponse(format_ok=False, parse_ok=True, error="no_answer")
         stripped = body.strip()
         if stripped in ("", "[]"):
-            return ParsedResponse((), body, format_ok)
+            return _readable((), body, format_ok)
         try:
             calls = parse_python_calls(stripped, known_names, limits.max_depth)
         except CallSyntaxError as exc:
             # Prose is a legitimate no-call answer; a broken list or call is a parse failure.
             looks_like_calls = stripped.startswith("[") or _CALL_START.match(stripped) is not None
             return ParsedResponse((), body, format_ok, not looks_like_calls, str(exc) if looks_like_calls else None)
-        return ParsedResponse(tuple(calls), body, format_ok)
+        return _readable(tuple(calls), body, format_ok)
 
     def render_answer(self, calls, answer=None):
         return render_python_calls(calls) if calls else (answer or "")
@@ -220,7 +268,9 @@ class HermesFormat(OutputFormat):
         if not calls:
             return answer or ""
         return "\n".join(
-            "<tool_call>\n" + json.dumps({"name": c.name, "arguments": dict(c.arguments)}, ensure_ascii=False) + "\n</tool_call>"
+            "<tool_call>\n"
+            + json.dumps({"name": c.name, "arguments": dict(c.arguments)}, ensure_ascii=False)
+            + "\n</tool_call>"
             for c in calls
         )
 
@@ -232,8 +282,12 @@ class HermesFormat(OutputFormat):
 
 # ToolRL's three layouts (its format reward), plus the think-only layout for empty references.
 TOOLRL_SHAPES = {
-    "call": (re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>$", re.DOTALL), ("<tool_call>", "</tool_call>")),
-    "response": (re.compile(r"^<think>.*?</think>\n<response>.*?</response>$", re.DOTALL), ("<response>", "</response>")),
+    "call": (
+        re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>$", re.DOTALL), ("<tool_call>", "</tool_call>")
+    ),
+    "response": (
+        re.compile(r"^<think>.*?</think>\n<response>.*?</response>$", re.DOTALL), ("<response>", "</response>")
+    ),
     "call_response": (
         re.compile(r"^<think>.*?</think>\n<tool_call>\n.*?\n</tool_call>\n<response>.*?</response>$", re.DOTALL),
         ("<tool_call>", "</tool_call>", "<response>", "</response>"),
@@ -332,7 +386,7 @@ def _toolrl_call(line: str) -> ToolCall:
             raise ValueError("unhashable tool name") from None
         name = "\x00" + repr(name)  # never equal to a gold name, as in ToolRL
     params = obj.get("parameters")
-    return ToolCall(name, params if isinstance(params, dict) else MalformedArguments())
+    return _new_tuple(ToolCall, (name, params if isinstance(params, dict) else MalformedArguments()))
 
 
 @register_format
@@ -358,15 +412,15 @@ class ToolRLFormat(OutputFormat):
         block = text.split("<tool_call>")[1].split("</tool_call>")[0].strip()
         answer_text = block if reply is None else block + "\n" + reply
         try:
-            calls = tuple(_toolrl_call(line) for line in block.split("\n"))
+            calls = tuple([_toolrl_call(line) for line in block.split("\n")])  # a list: faster than a generator
         except (ValueError, TypeError, KeyError, RecursionError):
             return ParsedResponse((), answer_text, bool(shapes - _THINK_ONLY), False, "bad_tool_call_json", shapes)
-        return ParsedResponse(calls, answer_text, bool(shapes - _THINK_ONLY), True, None, shapes)
+        return _readable(calls, answer_text, bool(shapes - _THINK_ONLY), shapes)
 
     def format_ok(self, parsed, gt):
         # ToolRL's format reward: the one layout the reference calls for (think-only is right
         # only for a reference with neither calls nor a reply).
-        return gt.memo("toolrl_shape", lambda: toolrl_reference_shape(gt)) in parsed.shapes
+        return gt.memo("toolrl_shape", toolrl_reference_shape, gt) in parsed.shapes
 
     def render_answer(self, calls, answer=None):
         parts = []

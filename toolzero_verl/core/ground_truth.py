@@ -6,7 +6,10 @@ Two inputs load into one :class:`GroundTruth`:
 - ToolRL's reference text ``<think>…</think>\\n<tool_call>\\n{…}\\n</tool_call>`` and/or ``<response>…``.
 
 Ground truth is data we wrote, so a bad one is a bug: :func:`load_ground_truth` raises
-``ValueError`` naming what is wrong. Loading is cached because GRPO scores every prompt ``n`` times.
+``ValueError`` naming what is wrong — for any input, never ``TypeError``, ``AttributeError`` or
+``RecursionError``: values must be JSON (strings, numbers, booleans, null, lists, objects with string
+keys) nested at most :data:`MAX_GT_DEPTH` deep, and tools must have the shape of a tool doc. Loading
+is cached because GRPO scores every prompt ``n`` times.
 
 >>> gt = load_ground_truth('{"calls": [{"name": "f", "arguments": {"x": 1}}]}')
 >>> gt.calls[0].name, gt.possible_answers
@@ -24,6 +27,11 @@ from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.tags import between
 
 GT_CACHE_SIZE = 8192  # distinct prompts kept parsed; a 128-prompt step uses 128
+# Nesting of a whole ground-truth object (lists and objects, the wrapper included). Real ones stay below
+# 20; the bound keeps every recursive walk of gold values (rendering, matching, hashing) far from
+# Python's recursion limit.
+MAX_GT_DEPTH = 64
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,13 @@ class GroundTruth:
         """Names the parser should recognise: tools offered plus gold calls."""
         return self.tool_names + tuple(c.name for c in self.calls)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per key for this reference."""
+    def memo(self, key: Any, compute: Callable[..., Any], *args: Any) -> Any:
+        """``compute(*args)`` once per key for this reference (pass ``args`` rather than a closure on hot
+        paths: nothing is allocated when the value is already there)."""
         try:
             return self._memo[key]
         except KeyError:
-            value = self._memo[key] = compute()
+            value = self._memo[key] = compute(*args)
             return value
 
     def schema(self, name: str) -> dict | None:
@@ -78,10 +87,9 @@ def load_ground_truth(ground_truth: str | Mapping[str, Any] | GroundTruth) -> Gr
 def _load_cached(text: str) -> GroundTruth:
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"ground_truth is not valid JSON: {exc}") from None
+        obj = _json_loads(text, "ground_truth")
+        if not isinstance(obj, Mapping):
+            raise ValueError(f"ground_truth JSON must be an object, got {type(obj).__name__}")
         return _from_mapping(obj)
     if "<tool_call>" in text or "<response>" in text or stripped.startswith("<think>"):
         return from_toolrl_text(text)
@@ -91,11 +99,51 @@ def _load_cached(text: str) -> GroundTruth:
     )
 
 
+def _json_loads(text: str, what: str) -> Any:
+    """``json.loads`` whose every failure (bad JSON, nesting past the parser's recursion) is a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply (at most {MAX_GT_DEPTH} levels)") from None
+    except ValueError as exc:  # JSONDecodeError, and ints past Python's digit limit
+        raise ValueError(f"{what} is not valid JSON: {exc}") from None
+
+
+def check_json_value(value: Any, where: str, max_depth: int = MAX_GT_DEPTH) -> None:
+    """Raise ``ValueError`` unless ``value`` is JSON (plus tuples) nested at most ``max_depth`` deep.
+
+    Iterative, so a hostile depth cannot raise ``RecursionError``.
+
+    >>> check_json_value({"a": [1, {"b": None}]}, "x")
+    >>> check_json_value({"a": {1, 2}}, "ground_truth")
+    Traceback (most recent call last):
+    ...
+    ValueError: ground_truth holds a value of type set, which is not JSON
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, _JSON_SCALARS):
+            continue
+        if depth > max_depth:
+            raise ValueError(f"{where} is nested too deeply (at most {max_depth} levels)")
+        if isinstance(item, Mapping):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    raise ValueError(f"{where} has a non-string object key {key!r:.40}")
+                stack.append((sub, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((sub, depth + 1) for sub in item)
+        else:
+            raise ValueError(f"{where} holds a value of type {type(item).__name__}, which is not JSON")
+
+
 def _from_mapping(obj: Mapping[str, Any]) -> GroundTruth:
+    check_json_value(obj, "ground_truth")
     if "calls" not in obj:
-        raise ValueError(f"ground_truth JSON needs a 'calls' list; keys are {sorted(obj)}")
+        raise ValueError(f"ground_truth JSON needs a 'calls' list; keys are {sorted(map(str, obj))}")
     raw_calls = obj["calls"]
-    if not isinstance(raw_calls, Sequence) or isinstance(raw_calls, str):
+    if not isinstance(raw_calls, (list, tuple)):
         raise ValueError("ground_truth 'calls' must be a list")
     calls = []
     for i, c in enumerate(raw_calls):
@@ -103,10 +151,13 @@ def _from_mapping(obj: Mapping[str, Any]) -> GroundTruth:
             calls.append(ToolCall.from_dict(c))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"ground_truth calls[{i}] is invalid: {exc}") from None
-    tools = tuple(obj.get("tools") or ())
+        check_json_value(calls[-1].arguments, f"ground_truth calls[{i}].arguments")  # JSON-string arguments
+    raw_tools = obj.get("tools") or ()
+    if not isinstance(raw_tools, (list, tuple)):
+        raise ValueError(f"ground_truth 'tools' must be a list of tool docs, got {type(raw_tools).__name__}")
+    tools = tuple(raw_tools)
     for i, t in enumerate(tools):
-        if not isinstance(t, Mapping) or not isinstance(t.get("name"), str):
-            raise ValueError(f"ground_truth tools[{i}] needs a string 'name'")
+        _check_tool(t, i)
     possible = obj.get("possible_answers")
     if possible is None:
         possible = derive_possible_answers(calls, tools)
@@ -118,17 +169,42 @@ def _from_mapping(obj: Mapping[str, Any]) -> GroundTruth:
     return GroundTruth(tuple(calls), tuple(dict(t) for t in tools), tuple(possible), answer)
 
 
+def _check_tool(tool: Any, i: int) -> None:
+    """A tool doc: a string ``name``; ``parameters`` (if any) an object whose ``properties`` (if any) is
+    an object and ``required`` (if any) a list of strings — the parts the reward reads."""
+    if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str):
+        raise ValueError(f"ground_truth tools[{i}] needs a string 'name'")
+    params = tool.get("parameters")
+    if params is None:
+        return
+    if not isinstance(params, Mapping):
+        raise ValueError(f"ground_truth tools[{i}].parameters must be an object")
+    props, required = params.get("properties"), params.get("required")
+    if props is not None and not isinstance(props, Mapping):
+        raise ValueError(f"ground_truth tools[{i}].parameters.properties must be an object")
+    if required is not None and not (
+        isinstance(required, (list, tuple)) and all(isinstance(r, str) for r in required)
+    ):
+        raise ValueError(f"ground_truth tools[{i}].parameters.required must be a list of parameter names")
+
+
 def _check_possible_answers(possible: Any, calls: Sequence[ToolCall]) -> None:
     """BFCL layout: one ``{call name: {param: [allowed, ...]}}`` per gold call, in order."""
     if not isinstance(possible, list) or len(possible) != len(calls):
         n = len(possible) if isinstance(possible, list) else type(possible).__name__
-        raise ValueError(f"ground_truth has {len(calls)} calls but possible_answers is {n}; one entry per call expected")
+        raise ValueError(
+            f"ground_truth has {len(calls)} calls but possible_answers is {n}; one entry per call expected"
+        )
     for i, (entry, call) in enumerate(zip(possible, calls)):
         if not isinstance(entry, dict) or list(entry) != [call.name]:
-            raise ValueError(f"possible_answers[{i}] must be {{{call.name!r}: {{param: [allowed, ...]}}}}, got {entry!r:.80}")
+            raise ValueError(
+                f"possible_answers[{i}] must be {{{call.name!r}: {{param: [allowed, ...]}}}}, got {entry!r:.80}"
+            )
         params = entry[call.name]
         if not isinstance(params, dict) or not all(isinstance(v, list) for v in params.values()):
-            raise ValueError(f"possible_answers[{i}][{call.name!r}] must map each parameter to a list of allowed values")
+            raise ValueError(
+                f"possible_answers[{i}][{call.name!r}] must map each parameter to a list of allowed values"
+            )
 
 
 def from_toolrl_text(text: str) -> GroundTruth:
@@ -137,10 +213,13 @@ def from_toolrl_text(text: str) -> GroundTruth:
     if "<tool_call>" in text:
         block = text.split("<tool_call>")[1].split("</tool_call>")[0].strip()
         for n, line in enumerate(block.split("\n")):
+            where = f"ToolRL ground truth line {n} of <tool_call>"
+            obj = _json_loads(line, where)
+            check_json_value(obj, where)
             try:
-                calls.append(ToolCall.from_dict(json.loads(line)))
+                calls.append(ToolCall.from_dict(obj))
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"ToolRL ground truth line {n} of <tool_call> is not a call: {exc}") from None
+                raise ValueError(f"{where} is not a call: {exc}") from None
     reply = between(text, "<response>", "</response>")
     answer = reply.strip() if reply is not None else None
     return GroundTruth(tuple(calls), (), tuple(derive_possible_answers(calls, ())), answer, text)

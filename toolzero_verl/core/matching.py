@@ -1,4 +1,5 @@
-"""AST-exact matching of predicted calls against a ground truth, with BFCL's semantics (docs/rewards.md, "AST-exact matching").
+"""AST-exact matching of predicted calls against a ground truth, with BFCL's semantics; and the validity
+of an answer against the offered tools (docs/rewards.md, "AST-exact matching" and "The −0.3 term").
 
 The strict reward and the evaluator use this so that training reward and benchmark metric mean the
 same thing. The rules follow BFCL's single-turn python ``ast_checker`` as described in
@@ -42,7 +43,7 @@ AstResult(ok=False, error='type_error:simple')
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import GroundTruth, derive_possible_answers
@@ -253,29 +254,38 @@ def _value_spec(allowed: Sequence, prop: Any) -> tuple:
     return decl, expected, item_type, _first_type(allowed)
 
 
-def _check_spec(value: Any, allowed: Sequence, spec: tuple) -> str | None:
-    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
-    decl, expected, item_type, gold_type = spec
-    if expected is None:
-        return None if value in allowed else VALUE_OTHERS
+def _type_step(value: Any, allowed: Sequence, spec: tuple) -> tuple[Any, str | None, bool]:
+    """BFCL's type step (§1.4 step 4) for a parameter with a known type: ``(value after BFCL's
+    conversions, type error or None, compare as a "variable")``.
 
+    The AST check and the validity check (:func:`check_validity`) both use it, so "a value whose type
+    breaks BFCL's type rules" means the same thing in the strict reward and in its −0.3 term.
+    """
+    decl, expected, item_type, gold_type = spec
     if decl == "tuple" and type(value) is tuple:
         value = list(value)
     elif decl in FLOAT_TYPES and type(value) is int:
         try:
             value = float(value)
         except OverflowError:
-            return TYPE_SIMPLE
-
-    is_variable = gold_type is not None and gold_type is not expected
+            return value, TYPE_SIMPLE, False
     if type(value) is expected:
         if item_type is not None and not _nested_ok(value, allowed, item_type):
-            return TYPE_NESTED if gold_type is list else TYPE_SIMPLE
-    elif gold_type is not None and type(value) is gold_type:
-        is_variable = True
-    else:
-        return TYPE_SIMPLE
+            return value, (TYPE_NESTED if gold_type is list else TYPE_SIMPLE), False
+        return value, None, gold_type is not None and gold_type is not expected
+    if gold_type is not None and type(value) is gold_type:
+        return value, None, True
+    return value, TYPE_SIMPLE, False
 
+
+def _check_spec(value: Any, allowed: Sequence, spec: tuple) -> str | None:
+    """Type check then value check of one argument against its allowed values (§1.4 steps 4-5)."""
+    expected, item_type = spec[1], spec[2]
+    if expected is None:
+        return None if value in allowed else VALUE_OTHERS
+    value, error, is_variable = _type_step(value, allowed, spec)
+    if error is not None:
+        return error
     if is_variable:
         return None if value in allowed else VALUE_OTHERS
     if expected is str:
@@ -395,25 +405,41 @@ def keys_match(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
 
 def _plan(gt: GroundTruth) -> tuple[_GoldCheck, ...]:
     """The compiled check of every gold call, built once per ground truth."""
+    return gt.memo("ast_plan", _build_plan, gt)
 
-    def build():
-        possible = gt.possible_answers
-        if len(possible) != len(gt.calls):  # a hand-built GroundTruth without them
-            possible = derive_possible_answers(gt.calls, gt.tools)
-        return tuple(
-            _GoldCheck(call.name, next(iter(entry.values())) if entry else {}, gt.schema(call.name))
-            for call, entry in zip(gt.calls, possible)
-        )
 
-    return gt.memo("ast_plan", build)
+def _build_plan(gt: GroundTruth) -> tuple[_GoldCheck, ...]:
+    return tuple(_GoldCheck(name, params, gt.schema(name)) for name, params in _gold_params(gt))
+
+
+def _gold_params(gt: GroundTruth) -> list[tuple[str, Mapping[str, list]]]:
+    """(gold call name, its parameters' allowed values) for every gold call, in order."""
+    possible = gt.possible_answers
+    if len(possible) != len(gt.calls):  # a hand-built GroundTruth without them
+        possible = derive_possible_answers(gt.calls, gt.tools)
+    return [(call.name, next(iter(entry.values())) if entry else {}) for call, entry in zip(gt.calls, possible)]
 
 
 def _perfect_matching(ok: list[list[bool]]) -> bool:
-    """Whether the pass/fail matrix admits a perfect matching (maximum bipartite matching)."""
-    from scipy.optimize import linear_sum_assignment  # lazy: only needed when the greedy pass fails
+    """Whether the square pass/fail matrix admits a perfect matching: Kuhn's augmenting paths, O(n³),
+    microseconds for the few calls of an answer (scipy's assignment solver costs more to call).
 
-    rows, cols = linear_sum_assignment(ok, maximize=True)
-    return sum(ok[r][c] for r, c in zip(rows, cols)) == len(ok)
+    >>> _perfect_matching([[True, True], [True, False]]), _perfect_matching([[True, False], [True, False]])
+    (True, False)
+    """
+    n = len(ok)
+    owner = [-1] * n  # column -> the row it is matched to
+
+    def augment(row: int, seen: list[bool]) -> bool:
+        for col in range(n):
+            if ok[row][col] and not seen[col]:
+                seen[col] = True
+                if owner[col] < 0 or augment(owner[col], seen):
+                    owner[col] = row
+                    return True
+        return False
+
+    return all(augment(row, [False] * n) for row in range(n))
 
 
 # Results are immutable and few (ok x error type): build each once, for speed.
@@ -427,6 +453,9 @@ def _result(ok: bool, error: str | None) -> AstResult:
     return res
 
 
+_OK = _result(True, None)
+
+
 def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     """Whole-response check: all gold calls matched one-to-one by passing predicted calls.
 
@@ -437,14 +466,14 @@ def ast_match(pred: Sequence[ToolCall], gt: GroundTruth) -> AstResult:
     gold = gt.calls
     n = len(gold)
     if n == 0:
-        return _result(not pred, IRRELEVANCE if pred else None)
+        return _result(False, IRRELEVANCE) if pred else _OK
     try:
         if len(pred) != n:
             return _result(False, WRONG_COUNT if n == 1 else PARALLEL_WRONG_COUNT)
-        plan = _plan(gt)
+        plan = gt.memo("ast_plan", _build_plan, gt)
         if n == 1:
             error = plan[0].check(pred[0])
-            return _result(error is None, error)
+            return _OK if error is None else _result(False, error)
         return _result(*_match_parallel(pred, plan))
     except (RecursionError, OverflowError, TypeError, ValueError):  # hostile nesting or values
         return _result(False, UNCHECKABLE)
@@ -471,3 +500,155 @@ def _match_parallel(pred: Sequence[ToolCall], plan) -> tuple[bool, str | None]:
     if not all(any(row) for row in full) or not all(any(col) for col in zip(*full)):
         return False, CANNOT_FIND_MATCH
     return (True, None) if _perfect_matching(full) else (False, CANNOT_FIND_MATCH)
+
+
+# --- validity against the offered tools ------------------------------------------------------------
+# GG-GRPO's −0.3 term (docs/rewards.md, "The −0.3 term") fires on an *invalid* answer: broken call
+# syntax, or a call that no reading of the offered tools allows. Not a BFCL check: BFCL only asks
+# whether an answer is right. The rules are the AST check's own (same schema parts, same type step),
+# relaxed to everything some gold call of that function would accept, so an AST-exact answer is
+# always valid and a near miss (right function, one value wrong, right type) is valid too.
+
+UNKNOWN_FUNCTION = "validity:unknown_function"  # a function that was not offered
+BROKEN_SYNTAX = "validity:broken_syntax"  # call syntax present but unreadable
+
+
+class Validity(NamedTuple):
+    """Whether an answer is valid against the offered tools, and how many calls lack a required parameter."""
+
+    error: str | None  # the first reason the answer is invalid; None when it is valid
+    missing_required: int  # calls of an offered function without one of its required parameters
+
+
+VALID = Validity(None, 0)
+
+
+class _FunctionRules:
+    """What a call of one offered function may contain (see :func:`_validity_plan`)."""
+
+    __slots__ = ("required", "params")
+
+    def __init__(self, required: tuple, params: dict[Any, tuple[tuple[Sequence, tuple], ...]]):
+        self.required = required
+        self.params = params  # param -> alternatives (allowed values, value spec); valid if one admits the type
+
+    def error(self, call: ToolCall) -> str | None:
+        args = call.arguments
+        for param in self.required:
+            if param not in args:
+                return MISSING_REQUIRED
+        params = self.params
+        for param, value in args.items():
+            alternatives = params.get(param)
+            if alternatives is None:
+                return UNEXPECTED_PARAM
+            error = None
+            for allowed, spec in alternatives:
+                if spec[1] is None:  # a type BFCL does not know and no gold value to infer it from
+                    error = None
+                    break
+                error = _type_step(value, allowed, spec)[1]
+                if error is None:
+                    break
+            if error is not None:
+                return error
+        return None
+
+
+# An allowed list holding one empty list: BFCL's one-level item check then admits exactly the
+# items of the schema's item type (a parameter no gold call gives has no allowed values of its own).
+_SCHEMA_ONLY = ([],)
+
+
+def _validity_plan(gt: GroundTruth) -> dict[str, _FunctionRules]:
+    """The rules of every offered function (tool docs, plus gold functions without one), once per reference.
+
+    With a tool doc: its properties and ``required``, each property's schema type. Without one (a
+    ToolRL reference string, or a gold name missing from the tools): the gold calls' parameters,
+    required when every gold call of that name requires them, types inferred from the gold values —
+    the AST check's own fallback.
+    """
+
+    def build():
+        golds: dict[str, list[Mapping[str, list]]] = {}
+        for name, params in _gold_params(gt):
+            golds.setdefault(name, []).append(params)
+        rules: dict[str, _FunctionRules] = {}
+        for name in (*gt.tool_names, *golds):
+            if name in rules:
+                continue
+            props, required = _schema_parts(gt.schema(name))
+            gold = golds.get(name, [])
+            if props is None:
+                names = list(dict.fromkeys(p for params in gold for p in params))
+                required = tuple(p for p in names if all(p in g and "" not in g[p] for g in gold))
+            else:
+                names = list(props)
+            table = {}
+            for param in names:
+                prop = None if props is None else props.get(param)
+                alternatives = tuple((g[param], _value_spec(g[param], prop)) for g in gold if param in g)
+                table[param] = alternatives or ((_SCHEMA_ONLY, _value_spec((), prop)),)
+            rules[name] = _FunctionRules(tuple(required), table)
+        return rules
+
+    return gt.memo("validity_plan", build)  # built once per reference: the closure is fine here
+
+
+def count_missing_required(pred: Sequence[ToolCall], gt: GroundTruth) -> int:
+    """How many calls of an offered function lack one of its required parameters (the hack monitor's
+    count, without the rest of :func:`check_validity`).
+
+    >>> from toolzero_verl.core.ground_truth import load_ground_truth
+    >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}]})
+    >>> count_missing_required([ToolCall("f", {}), ToolCall("f", {"x": 2}), ToolCall("g", {})], gt)
+    1
+    """
+    if not pred:
+        return 0
+    plan = _validity_plan(gt)
+    missing = 0
+    for call in pred:
+        rules = plan.get(call.name)
+        if rules is not None:
+            args = call.arguments
+            for param in rules.required:
+                if param not in args:
+                    missing += 1
+                    break
+    return missing
+
+
+def check_validity(pred: Sequence[ToolCall], gt: GroundTruth, readable: bool = True) -> Validity:
+    """Is the answer valid: readable call syntax (``readable``, the output format's verdict), and
+    every call valid against the offered tools — a known function, every required parameter, no
+    parameter outside its schema, every value of a type BFCL's rules accept? Never raises.
+
+    >>> from toolzero_verl.core.ground_truth import load_ground_truth
+    >>> gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1}}], "tools": [{"name": "f",
+    ...     "parameters": {"properties": {"x": {"type": "integer"}, "s": {"type": "string"}}, "required": ["x"]}}]})
+    >>> check_validity([ToolCall("f", {"x": 2, "s": "a"})], gt)
+    Validity(error=None, missing_required=0)
+    >>> check_validity([ToolCall("f", {"s": "a"})], gt)
+    Validity(error='simple_function_checker:missing_required', missing_required=1)
+    >>> check_validity([ToolCall("f", {"x": "2"})], gt).error, check_validity([ToolCall("g", {})], gt).error
+    ('type_error:simple', 'validity:unknown_function')
+    """
+    if not readable:
+        return Validity(BROKEN_SYNTAX, 0)
+    if not pred:
+        return VALID
+    try:
+        plan = _validity_plan(gt)
+        first, missing = None, 0
+        for call in pred:
+            rules = plan.get(call.name)
+            error = UNKNOWN_FUNCTION if rules is None else rules.error(call)
+            if error is None:
+                continue
+            missing += error == MISSING_REQUIRED
+            if first is None:
+                first = error
+        return Validity(first, missing) if first is not None else VALID
+    except (RecursionError, OverflowError, TypeError, ValueError):  # hostile values: invalid, never a crash
+        return Validity(UNCHECKABLE, 0)

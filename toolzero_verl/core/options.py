@@ -125,16 +125,30 @@ def check_value(name: str, value: Any, annotation: Any, meta: Mapping[str, Any] 
         items = value if isinstance(value, tuple) else (value,)
         bad = [v for v in items if v not in choices]
         if bad:
-            raise ConfigError(f"option {name!r} must be one of {', '.join(map(str, choices))}; got {bad[0]!r}")
+            raise ConfigError(f"option {name!r} must be one of {', '.join(map(str, choices))}; got {show(bad[0])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         low, high, above = meta.get("min"), meta.get("max"), meta.get("above")
         if low is not None and value < low:
-            raise ConfigError(f"option {name!r} must be at least {low}, got {value!r}")
+            raise ConfigError(f"option {name!r} must be at least {low}, got {show(value)}")
         if high is not None and value > high:
-            raise ConfigError(f"option {name!r} must be at most {high}, got {value!r}")
+            raise ConfigError(f"option {name!r} must be at most {high}, got {show(value)}")
         if above is not None and value <= above:
-            raise ConfigError(f"option {name!r} must be above {above}, got {value!r}")
+            raise ConfigError(f"option {name!r} must be above {above}, got {show(value)}")
     return value
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for a one-line error message: cut to ``limit`` characters, and never raising
+    (Python refuses to print integers of more than 4300 digits).
+
+    >>> show(10**5000), show("x" * 100)[-5:]
+    ('<an int too large to show>', 'xx...')
+    """
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<an {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _convert(name: str, value: Any, annotation: Any) -> Any:
@@ -151,7 +165,7 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
                 return _convert(name, value, member)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"option {name!r} has an unusable value {value!r}")
+        raise ConfigError(errors[0] if len(errors) == 1 else f"option {name!r} has an unusable value {show(value)}")
     if origin in (tuple, list):
         return _convert_sequence(name, value, annotation, origin)
     if annotation is bool:
@@ -162,13 +176,13 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
         return _to_float(name, value)
     if annotation is str:
         if not isinstance(value, str):
-            raise ConfigError(f"option {name!r} must be a string, got {value!r}")
+            raise ConfigError(f"option {name!r} must be a string, got {show(value)}")
         return value
     if annotation is Any:
         return value
     if isinstance(annotation, type) and isinstance(value, annotation):
         return value
-    raise ConfigError(f"option {name!r} must be {getattr(annotation, '__name__', annotation)}, got {value!r}")
+    raise ConfigError(f"option {name!r} must be {getattr(annotation, '__name__', annotation)}, got {show(value)}")
 
 
 def _to_bool(name: str, value: Any) -> bool:
@@ -176,12 +190,12 @@ def _to_bool(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ConfigError(f"option {name!r} must be true or false, got {value!r}")
+    raise ConfigError(f"option {name!r} must be true or false, got {show(value)}")
 
 
 def _to_int(name: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"option {name!r} must be a whole number, got {value!r}")
+        raise ConfigError(f"option {name!r} must be a whole number, got {show(value)}")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
@@ -191,7 +205,7 @@ def _to_int(name: str, value: Any) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise ConfigError(f"option {name!r} must be a whole number, got {value!r}")
+    raise ConfigError(f"option {name!r} must be a whole number, got {show(value)}")
 
 
 def _to_float(name: str, value: Any) -> float:
@@ -207,9 +221,9 @@ def _to_float(name: str, value: Any) -> float:
         except ValueError:
             number = None
     if number is None:
-        raise ConfigError(f"option {name!r} must be a number, got {value!r}")
+        raise ConfigError(f"option {name!r} must be a number, got {show(value)}")
     if not math.isfinite(number):
-        raise ConfigError(f"option {name!r} must be a finite number, got {value!r}")
+        raise ConfigError(f"option {name!r} must be a finite number, got {show(value)}")
     return number
 
 
@@ -222,7 +236,7 @@ def _convert_sequence(name: str, value: Any, annotation: Any, origin: type) -> A
         try:
             value = list(value)  # OmegaConf ListConfig and other sequences
         except TypeError:
-            raise ConfigError(f"option {name!r} must be a list, got {value!r}") from None
+            raise ConfigError(f"option {name!r} must be a list, got {show(value)}") from None
     items = [_convert(name, v, item) for v in value]
     return tuple(items) if origin is tuple else items
 

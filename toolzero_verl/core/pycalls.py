@@ -9,6 +9,11 @@ Tool names that are not Python identifiers (ToolACE has ``Get Manager Placeholde
 ``ast.parse``: known names (from the tool list) first, longest first, then any run of text before
 ``(`` at a call position.
 
+That ``ast`` reading is the definition. Faster readers answer first where they provably give the same
+calls (each checked against it with hypothesis in tests/toolzero_verl/core/test_pycalls.py): regexes
+for lists of calls with scalar values (with or without masked names), a token walk for other simple
+lists, and a regex scan that masks names without the character loop. Parse time is linear in the text.
+
 >>> parse_python_calls('[get_weather(city="Paris"), math.factorial(n=5)]')
 [ToolCall(name='get_weather', arguments={'city': 'Paris'}), ToolCall(name='math.factorial', arguments={'n': 5})]
 >>> parse_python_calls('[Get Manager Placeholder Image(sport="football")]')[0].name
@@ -22,7 +27,9 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import operator
 import re
+from functools import lru_cache, partial
 from typing import Any, Iterable, Sequence
 
 from toolzero_verl.core.calls import ToolCall
@@ -57,9 +64,31 @@ def parse_python_calls(
     fast = _fast_parse(body, max_depth)
     if fast is not None:
         return fast
+    if "(" not in body and "#" not in body and "\\" not in body:
+        # Without "(" there is no call; Python reads such a body as a call list only if it is an empty
+        # list, and the fast path takes every empty list written without comments or continuations.
+        raise CallSyntaxError("no call in the answer")
+    fast = _scalar_masked_parse(body, known_names, bracketed, max_depth)
+    if fast is not None:
+        return fast
+    masking = _fast_mask(body, known_names, bracketed)
+    if masking is None or not masking[2]:
+        return _slow_parse(body, known_names, bracketed, max_depth)
+    masked, names, _ = masking
+    fast = _fast_parse(masked, max_depth)
+    if fast is not None:
+        return _unmask(fast, names)
+    # The slow path would fail on the text as written and mask exactly this: skip to its second step.
+    return _parse_masked(masked, names, max_depth)
+
+
+def _slow_parse(body: str, known_names: Iterable[str], bracketed: bool, max_depth: int) -> list[ToolCall]:
+    """The reference path: ``ast.parse`` as written, else with non-Python names masked."""
     try:
         return _parse_masked(body, {}, max_depth)
     except CallSyntaxError:
+        if not _could_mask(body, known_names, bracketed):
+            raise
         # Names such as "Get Image" or "symbols/get-data" are not Python; mask them and retry.
         # Free-form names only inside an explicit list: "Please call support()" stays prose.
         masked, names = _mask_names(body, known_names, free=bracketed)
@@ -150,7 +179,7 @@ def _value(node: ast.AST, depth: int) -> Any:
 # recursive descent is several times cheaper than ast.parse. The fast path accepts a strict subset
 # of what the ast path accepts (simple quoted strings without escapes, decimal numbers, names,
 # brackets) and returns exactly the same calls; on anything else it declines (None) and the ast
-# path decides. tests/toolzero_verl/test_pycalls.py checks the equivalence with hypothesis.
+# path decides. tests/toolzero_verl/core/test_pycalls.py checks the equivalence with hypothesis.
 
 _FAST_TOKEN = re.compile(
     # Python's own whitespace only: `\s` would also skip Unicode spaces that Python rejects.
@@ -161,15 +190,94 @@ _FAST_TOKEN = re.compile(
     r"|([^ \t\n\r\f]))"  # 5: anything else: decline
 )
 _CONSTANTS = {"True": True, "False": False, "None": None}
+_KEYWORDS = frozenset(keyword.kwlist)
+_new_call = partial(tuple.__new__, ToolCall)  # ToolCall(name, args) without the Python-level __new__
+_OTHER = operator.itemgetter(4)  # the "anything else" group of a token: the fast path declines
 
 
 class _Decline(Exception):
     pass
 
 
+# The commonest answer of all, a list of calls whose values are strings, numbers, True/False/None, is
+# read by two regexes without the token walk: the same grammar as _FastParser restricted to scalars.
+# Whitespace is matched in exactly one place between two tokens (never by two adjacent patterns, and
+# names hold no trailing space), so a failing match backtracks in linear time on hostile spacing.
+_WS = r"[ \t\n\r\f]*"
+_NUMBER = r"(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?(?![0-9A-Za-z_.])"
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+def _scalar_arg(group: str, key: str = _IDENTIFIER) -> str:
+    """``key = value`` then whitespace, with a scalar value; ``group`` is ``"("`` (capturing, for
+    findall) or ``"(?:"``; it starts at the key, never at whitespace."""
+    return (
+        rf"""{group}{key}){_WS}={_WS}"""
+        rf"""(?:{group}"[^"\\\n\r]*"|'[^'\\\n\r]*')|{group}[+-]?){_WS}{group}{_NUMBER})|{group}True|False|None)){_WS}"""
+    )
+
+
+def _call_pattern(name: str, arg: str) -> str:
+    """``name ( arg, arg, ) ,`` with the argument text captured; whitespace once between tokens."""
+    return rf"{_WS}({name}){_WS}\({_WS}((?:{arg}(?:,{_WS}{arg})*(?:,{_WS})?)?)\){_WS}(,|\]){_WS}"
+
+
+_SCALAR_ARGS = re.compile(_scalar_arg("("))
+_SCALAR_CALL = re.compile(_call_pattern(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*", _scalar_arg("(?:")))
+_LIST_END = re.compile(rf"{_WS}\]{_WS}\Z")
+
+
+def _scalar_parse(body: str, max_depth: int) -> list[ToolCall] | None:
+    """``[f(a="x", b=-2), g()]`` with scalar values only; None for anything else (then the token walk)."""
+    if max_depth < 2 or not body.startswith("["):  # a signed number is two levels deep for the ast path
+        return None
+    calls, pos, n = [], 1, len(body)
+    if _LIST_END.match(body, pos):
+        return calls
+    while True:
+        m = _SCALAR_CALL.match(body, pos)
+        if m is None:
+            return None
+        name, args, sep = m.groups()
+        if name in _KEYWORDS or ("." in name and not _KEYWORDS.isdisjoint(name.split("."))):
+            return None
+        kwargs: dict = {}
+        for key, string, sign, number, constant in _SCALAR_ARGS.findall(args):
+            if key in kwargs or key in _KEYWORDS:
+                return None
+            if string:
+                kwargs[key] = string[1:-1]
+            elif number:
+                try:
+                    value = _number(number)
+                except ValueError:  # past Python's int-string limit: the ast path reports it
+                    return None
+                kwargs[key] = -value if sign == "-" else value
+            else:
+                kwargs[key] = _CONSTANTS[constant]
+        calls.append(_new_call((name, kwargs)))
+        pos = m.end()
+        if sep == "]":
+            return calls if pos == n else None
+        if _LIST_END.match(body, pos):  # a trailing comma
+            return calls
+
+
+# What every list the token walk accepts starts with: "[" then "]" or a dotted name and "(". Checked
+# first so that long prose is not tokenised to the end before being declined.
+_FAST_HEAD = re.compile(
+    rf"\[{_WS}(?:\]|[A-Za-z_][A-Za-z0-9_]*(?:{_WS}\.{_WS}[A-Za-z_][A-Za-z0-9_]*)*{_WS}\()"
+)
+
+
 def _fast_parse(body: str, max_depth: int) -> list[ToolCall] | None:
+    scalar = _scalar_parse(body, max_depth)
+    if scalar is not None:
+        return scalar
+    if _FAST_HEAD.match(body) is None:
+        return None
     tokens = _FAST_TOKEN.findall(body)
-    if not tokens or any(t[4] for t in tokens):
+    if not tokens or any(map(_OTHER, tokens)):
         return None
     try:
         parser = _FastParser(tokens, max_depth)
@@ -199,7 +307,7 @@ class _FastParser:
         while self.punct() != "]":
             name = self.dotted()
             self.expect("(")
-            out.append(ToolCall(name, self.kwargs(self.max_depth)))
+            out.append(_new_call((name, self.kwargs(self.max_depth))))
             if self.punct() == ",":
                 self.pos += 1
             elif self.punct() != "]":
@@ -321,6 +429,184 @@ def _number(text: str):
     return int(text)  # ValueError past Python's int-string limit: the ast path reports it
 
 
+# --- fast path for names that are not Python ------------------------------------------------------
+# ToolACE names ("Search Shows") and Hammer's masked parameter names ("18sRkVgz", ".Jo00B.BW3") send
+# an answer down the slow path: ast.parse fails, the names are masked by a character loop, ast.parse
+# runs again. On the simple texts models write, _fast_masked_parse masks with a regex scan (the same
+# name rules, :func:`_known_call_name` and :func:`_free_name`, at the same positions) and reads the
+# masked text with the fast parser. It declines (None) unless the result provably equals the slow
+# path's: no backslash or comment (Python's tokens then agree with the bracket scan), strings closed on
+# their line, masked names of printable ASCII without quotes, and masked parameter names that cannot
+# be the left side of a Python comparison or walrus (those are positional arguments when the text
+# parses as it is). tests/toolzero_verl/core/test_pycalls.py checks the equality with hypothesis.
+
+_MASK_TOKEN = re.compile(
+    r"""[ \t\n\r\f]*(?:("[^"\\\n\r]*"|'[^'\\\n\r]*')"""  # 1: a string closed on its line, no escapes
+    r"|([\[\](){},])"  # 2: what moves the bracket scan
+    r"""|([^ \t\n\r\f"'\[\](){},\\][^"'\[\](){},\\\n]*))"""  # 3: any other run (names, values, "=")
+)
+_MASKABLE_CALL = re.compile(r"[\x20-\x21\x23-\x26\x28-\x7e]+\Z")  # printable ASCII, no quotes
+_ODD_SPACE = re.compile(r"[^\S \t\n\r\f]")  # whitespace _mask_names skips but the regex scan does not
+_MASKABLE_KEY = re.compile(r"[A-Za-z0-9_.\- ]+\Z")  # never "a <" (a <= b) or "x :" (x := 1)
+
+
+def _known_call_name(body: str, i: int, known: Sequence[str]) -> str | None:
+    """The longest known name starting at ``i`` and followed (after whitespace) by ``(``."""
+    return next((k for k in known if body.startswith(k, i) and body[i + len(k) :].lstrip().startswith("(")), None)
+
+
+def _masking_names(known_names: Iterable[str]) -> tuple[str, ...]:
+    """The known names that need masking, longest first (computed once per reference's tuple of names)."""
+    try:
+        return _masking_names_of(known_names)  # type: ignore[arg-type]
+    except TypeError:  # not hashable (a list): compute it
+        return _masking_names_of.__wrapped__(known_names)
+
+
+@lru_cache(maxsize=4096)
+def _masking_names_of(known_names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({n for n in known_names if n and _needs_mask(n)}, key=len, reverse=True))
+
+
+def _could_mask(body: str, known_names: Iterable[str], free: bool) -> bool:
+    """Whether :func:`_mask_names` could find a name: a free call name needs ``free``, a parameter name
+    an ``=``, a known name its own text. False lets prose skip the character scan (long answers)."""
+    return free or "=" in body or any(k in body for k in _masking_names(known_names))
+
+
+def _fast_masked_parse(body: str, known_names: Iterable[str], free: bool, max_depth: int) -> list[ToolCall] | None:
+    masking = _fast_mask(body, known_names, free)
+    if masking is None or not masking[2]:
+        return None
+    calls = _fast_parse(masking[0], max_depth)
+    return None if calls is None else _unmask(calls, masking[1])
+
+
+def _unmask(calls: list[ToolCall], names: dict[str, str]) -> list[ToolCall]:
+    return [ToolCall(names.get(c.name, c.name), {names.get(k, k): v for k, v in c.arguments.items()}) for c in calls]
+
+
+def _fast_mask(body: str, known_names: Iterable[str], free: bool) -> tuple[str, dict[str, str], bool] | None:
+    """``(*_mask_names(body, known_names, free), unreadable)`` by a regex scan when at least one name is
+    masked; else None. ``unreadable``: a masked name is one Python cannot read (a parameter name, or a
+    call name that is no dotted name even without the spaces around its dots), so the text as written
+    is no call list and the slow path would mask it too."""
+    if "\\" in body or "#" in body or not _could_mask(body, known_names, free) or _ODD_SPACE.search(body):
+        return None
+    known = _masking_names(known_names)
+    out: list[str] = []
+    names: dict[str, str] = {}
+    expect, pos, n, unreadable = "", 0, len(body), False
+    stack: list[str] = []
+    while pos < n:
+        m = _MASK_TOKEN.match(body, pos)
+        if m is None:
+            if body[pos:].strip(" \t\n\r\f"):
+                return None  # an unclosed string, or characters the scan does not know
+            out.append(body[pos:])
+            break
+        string, punct, run = m.groups()
+        i = m.start(1) if string else m.start(2) if punct else m.start(3)
+        if expect and string is None:  # as in _mask_names: strings are copied, never read as names
+            name = None
+            if expect == "call":
+                name = _known_call_name(body, i, known)
+                if name is None and free:
+                    name = _free_name(body, i, "call")
+            else:
+                name = _free_name(body, i, "kw")
+            if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
+                if not (_MASKABLE_CALL if expect == "call" else _MASKABLE_KEY).match(name):
+                    return None
+                placeholder = _PLACEHOLDER.format(len(names))
+                names[placeholder] = name
+                unreadable = unreadable or expect == "kw" or _needs_mask(_without_spaced_dots(name))
+                out.append(body[pos:i])
+                out.append(placeholder)
+                pos, expect = i + len(name), ""
+                continue
+        expect = ""
+        out.append(m.group())
+        pos = m.end()
+        if punct is None:
+            continue
+        if punct in "[({":
+            stack.append(punct)
+        elif punct in "])}":
+            if stack:
+                stack.pop()
+            continue
+        expect = "call" if stack == ["["] else "kw" if stack == ["[", "("] else ""
+    if not names:
+        return None
+    return "".join(out), names, unreadable
+
+
+def _without_spaced_dots(name: str) -> str:
+    """``math . f`` as Python reads it, ``math.f`` (split and strip: linear, unlike a regex on spaces)."""
+    return ".".join(part.strip() for part in name.split("."))
+
+
+# The scalar regexes again, with names that are not Python at the call and parameter positions (the
+# masked names of ToolACE and Hammer): where _fast_masked_parse would mask and then read scalars, this
+# reads them in one pass per call. Names keep to the characters _fast_masked_parse accepts, minus a few
+# more, so the two agree wherever this one accepts (tests/toolzero_verl/core/test_pycalls.py).
+_NAME_CHARS = r"A-Za-z0-9_./\-@&+*%$!?~|^<>;"
+_FREE_CALL_NAME = rf"[{_NAME_CHARS}]+(?: +[{_NAME_CHARS}]+)*"  # words with single spaces between: no trailing space
+_FREE_KEY = r"[A-Za-z0-9_.\-]+(?: +[A-Za-z0-9_.\-]+)*"  # _MASKABLE_KEY's characters, likewise
+_MASKED_ARGS = re.compile(_scalar_arg("(", _FREE_KEY))
+_MASKED_CALL = re.compile(_call_pattern(_FREE_CALL_NAME, _scalar_arg("(?:", _FREE_KEY)))
+
+
+@lru_cache(maxsize=4096)
+def _tricky_known(known: tuple[str, ...]) -> tuple[str, ...]:
+    """Known names a regex cannot place: with brackets, commas, quotes, ``=``/``:`` or outer whitespace."""
+    return tuple(k for k in known if k != k.strip() or any(c in k for c in "[](){},=:\"'#\\"))
+
+
+def _scalar_masked_parse(body: str, known_names: Iterable[str], free: bool, max_depth: int) -> list[ToolCall] | None:
+    """:func:`_scalar_parse` where some names need masking; None unless it equals the masked reading."""
+    if max_depth < 2 or not body.startswith("[") or "#" in body or "\\" in body:
+        return None
+    known = _masking_names(known_names)
+    if any(k in body for k in _tricky_known(known)):
+        return None
+    calls, pos, n, masked = [], 1, len(body), False
+    if _LIST_END.match(body, pos):
+        return None
+    while True:
+        m = _MASKED_CALL.match(body, pos)
+        if m is None:
+            return None
+        name, args, sep = m.groups()
+        if _needs_mask(name):
+            if not free and name not in known:
+                return None  # masking reads only known names outside an explicit list
+            masked = True
+        kwargs: dict = {}
+        for key, string, sign, number, constant in _MASKED_ARGS.findall(args):
+            if key in kwargs:
+                return None
+            if _needs_mask(key) or "." in key:
+                masked = True
+            if string:
+                kwargs[key] = string[1:-1]
+            elif number:
+                try:
+                    value = _number(number)
+                except ValueError:
+                    return None
+                kwargs[key] = -value if sign == "-" else value
+            else:
+                kwargs[key] = _CONSTANTS[constant]
+        calls.append(_new_call((name, kwargs)))
+        pos = m.end()
+        if sep == "]":
+            return calls if pos == n and masked else None
+        if _LIST_END.match(body, pos):
+            return calls if masked else None
+
+
 def _string_spans(text: str) -> list[tuple[int, int]]:
     """Spans of quoted string literals (single or double, backslash escapes), for masking."""
     spans, i, n = [], 0, len(text)
@@ -363,7 +649,7 @@ def _mask_names(body: str, known_names: Iterable[str], free: bool = True) -> tup
     Known names (the tools offered) are always recognised; with ``free`` also any other run of
     text before ``(`` or ``=`` at a call position.
     """
-    known = sorted({n for n in known_names if n and _needs_mask(n)}, key=len, reverse=True)
+    known = _masking_names(known_names)
     spans = _string_spans(body)
     out: list[str] = []
     names: dict[str, str] = {}
@@ -380,7 +666,7 @@ def _mask_names(body: str, known_names: Iterable[str], free: bool = True) -> tup
         if expect and not ch.isspace():
             name = None
             if expect == "call":
-                name = next((k for k in known if body.startswith(k, i) and body[i + len(k) :].lstrip().startswith("(")), None)
+                name = _known_call_name(body, i, known)
                 if name is None and free:
                     name = _free_name(body, i, "call")
             else:

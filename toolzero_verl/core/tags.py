@@ -31,4 +31,7 @@ def between(text: str, open_tag: str, close_tag: str, last: bool = False) -> str
 
 def each_once(text: str, tags: Iterable[str]) -> bool:
     """Every tag occurs exactly once in ``text``."""
-    return all(text.count(tag) == 1 for tag in tags)
+    for tag in tags:  # a loop, not all(<generator>): called for every scored response
+        if text.count(tag) != 1:
+            return False
+    return True

@@ -215,10 +215,17 @@ class CategoryResult:
     correct: float
     errors: Counter  # BFCL error strings of the failures
     kinds: Counter  # report kinds (errors.KINDS)
+    credited_parse_failures: int = 0  # responses right only because BFCL counts a parse failure as no call
+    parse_failure_credit: float = 0.0  # their weight in ``correct``
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.total if self.total else 0.0
+
+    @property
+    def accuracy_without_parse_failure_credit(self) -> float:
+        """Accuracy if a parse failure were not an abstention (the training rewards' rule); not BFCL's number."""
+        return (self.correct - self.parse_failure_credit) / self.total if self.total else 0.0
 
 
 def category_results(report: Report) -> dict[str, CategoryResult]:
@@ -233,6 +240,9 @@ def category_results(report: Report) -> dict[str, CategoryResult]:
             rows_seen.add(s.row.pos)
             r.total += 1
         r.correct += s.correct / per_row[s.row.pos]
+        if s.parse_failure_credit:
+            r.credited_parse_failures += 1
+            r.parse_failure_credit += 1 / per_row[s.row.pos]
         if not s.correct:
             r.errors[bfcl_error(s.error, cat)] += 1
             r.kinds[s.kind] += 1
@@ -261,6 +271,8 @@ def bfcl_json(report: Report, results: Mapping[str, CategoryResult], data: BfclD
         "counts": base["counts"],
         "categories": {
             c: {"accuracy": r.accuracy, "correct": r.correct, "total": r.total,
+                "credited_parse_failures": r.credited_parse_failures,
+                "accuracy_without_parse_failure_credit": r.accuracy_without_parse_failure_credit,
                 "bfcl_errors": dict(r.errors.most_common()), "errors": dict(r.kinds.most_common())}
             for c, r in results.items()
         },
@@ -292,10 +304,16 @@ def format_bfcl(report: Report, results: Mapping[str, CategoryResult], data: Bfc
     from .score import format_problems
 
     kinds = [k for k in E.KINDS if any(r.kinds.get(k) for r in results.values())]
-    head = f"{'category':<24}  {'total':>6}  {'acc%':>6}" + "".join(f"  {E.KINDS[k]:>8}" for k in kinds)
+    # pf_cred: responses right only because BFCL counts a parse failure as no call; acc-pf%: accuracy without them
+    head = f"{'category':<24}  {'total':>6}  {'acc%':>6}  {'pf_cred':>7}  {'acc-pf%':>7}"
+    head += "".join(f"  {E.KINDS[k]:>8}" for k in kinds)
     lines = [f"BFCL {data.version}  output_format={report.options.output_format or 'per row'}", head, "-" * len(head)]
     for c, r in results.items():
-        lines.append(f"{c:<24}  {r.total:>6}  {_fmt(r.accuracy)}" + "".join(f"  {r.kinds.get(k, 0):>8}" for k in kinds))
+        line = f"{c:<24}  {r.total:>6}  {_fmt(r.accuracy)}  {r.credited_parse_failures:>7}  "
+        line += f"{_fmt(r.accuracy_without_parse_failure_credit):>7}"
+        lines.append(line + "".join(f"  {r.kinds.get(k, 0):>8}" for k in kinds))
+    lines.append("acc% is BFCL's; pf_cred = responses right only because BFCL counts a parse failure as an abstention "
+                 "(never credited in training); acc-pf% = the accuracy without them")
     s = v3_summary(results)
     o, p = s["official"], s["python_only"]
     lines += [

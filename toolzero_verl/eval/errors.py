@@ -43,6 +43,8 @@ KINDS: dict[str, str] = {
 
 _BY_ERROR = {
     DECODER_FAILED: "parse_failure",
+    m.BROKEN_SYNTAX: "parse_failure",  # the validity check's name for it (the rewards' −0.3 term)
+    m.UNKNOWN_FUNCTION: "wrong_name",  # likewise: a function that was not offered
     m.WRONG_FUNC_NAME: "wrong_name",
     m.MISSING_REQUIRED: "missing_required",
     m.MISSING_OPTIONAL: "missing_optional",

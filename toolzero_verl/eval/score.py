@@ -12,6 +12,11 @@ one tool offered), ``multiple`` (one call, several tools), ``parallel`` (several
 ``extra_info.category`` is ``live_relevance`` are ``relevance``: correct iff some call is made
 (BFCL §1.5; the reference has no answer key).
 
+Accuracy keeps BFCL's rule that a response whose call syntax is broken makes no call, so it is right
+on a no-call row; the training rewards never credit that (docs/rewards.md, "Ranking invariants"). Every
+group therefore also reports how many responses were credited only by that rule
+(``credited_parse_failures``) and the accuracy without that credit.
+
 >>> gt = '{"calls": [{"name": "f", "arguments": {"x": 1}}]}'
 >>> rows = [{"data_source": "demo", "reward_model": {"ground_truth": gt}, "extra_info": {"index": 0}}]
 >>> from toolzero_verl.eval.generations import parse_lines
@@ -126,6 +131,7 @@ class ResponseScore:
     kind: str | None  # report column (errors.KINDS)
     components: dict[str, float]
     line: int | None  # generations line, None for a missing generation
+    parse_failure_credit: bool = False  # right only because BFCL counts a parse failure as no call
 
 
 @dataclass
@@ -142,6 +148,8 @@ class GroupStats:
     answered_rows: int = 0
     correct: float = 0.0
     parse_failures: int = 0
+    credited_parse_failures: int = 0  # responses right only because a parse failure counted as no call
+    parse_failure_credit: float = 0.0  # their weight in ``correct``
     components: dict[str, float] = field(default_factory=dict)
     kinds: Counter = field(default_factory=Counter)
     bfcl_errors: Counter = field(default_factory=Counter)
@@ -155,6 +163,8 @@ class GroupStats:
             return
         self.n += 1
         self.parse_failures += not s.parse_ok
+        self.credited_parse_failures += s.parse_failure_credit
+        self.parse_failure_credit += weight * s.parse_failure_credit
         for k, v in s.components.items():
             self.components[k] = self.components.get(k, 0.0) + weight * v
 
@@ -163,12 +173,19 @@ class GroupStats:
         """Per-row mean of per-sample accuracy (plain accuracy with one sample per row)."""
         return self.correct / self.rows if self.rows else math.nan
 
+    @property
+    def accuracy_without_parse_failure_credit(self) -> float:
+        """Accuracy if a parse failure never counted as an abstention (the training rewards' rule)."""
+        return (self.correct - self.parse_failure_credit) / self.rows if self.rows else math.nan
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "answered_rows": self.answered_rows,
             "responses": self.n,
             "accuracy": self.accuracy,
+            "credited_parse_failures": self.credited_parse_failures,
+            "accuracy_without_parse_failure_credit": self.accuracy_without_parse_failure_credit,
             "parse_failure_rate": self.parse_failures / self.n if self.n else math.nan,
             "components": {k: v / self.answered_rows for k, v in self.components.items()} if self.answered_rows else {},
             "errors": dict(sorted(self.kinds.items(), key=lambda kv: list(errors.KINDS).index(kv[0]))),
@@ -299,7 +316,8 @@ def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: 
         reward=options.reward, output_format=ctx.output_format, **dict(options.reward_kwargs),
     )
     kind = errors.classify(error, detail, len(parsed.calls))
-    return ResponseScore(ctx, correct, parsed.parse_ok, error, detail, kind, components, line)
+    credit = correct and not parsed.parse_ok  # only a no-call row can be right without a readable answer
+    return ResponseScore(ctx, correct, parsed.parse_ok, error, detail, kind, components, line, credit)
 
 
 # --- many -------------------------------------------------------------------------------------------
@@ -409,9 +427,24 @@ def format_report(report: Report, max_failures: int = 50) -> str:
         f"rows={c['rows']}  scored={c['rows_scored']}  responses={c['responses_scored']}",
         format_groups("data_source", report.by_data_source, report),
         format_groups("category", report.by_category, report),
+        format_parse_failure_credit(report.by_category),
     ]
     parts.append(format_problems(report, max_failures))
     return "\n\n".join(p for p in parts if p)
+
+
+def format_parse_failure_credit(groups: Mapping[str, Any]) -> str:
+    """One line per group that BFCL's parse-failure-as-abstention rule credited (``credited_parse_failures``
+    and ``accuracy_without_parse_failure_credit`` on :class:`GroupStats` or bfcl's ``CategoryResult``)."""
+    lines = [
+        f"  {name}: {g.credited_parse_failures} response(s); accuracy without that credit "
+        f"{_pct(g.accuracy_without_parse_failure_credit).strip()}% (with it {_pct(g.accuracy).strip()}%)"
+        for name, g in groups.items() if g.credited_parse_failures
+    ]
+    if not lines:
+        return ""
+    return "credited only because a parse failure counts as an abstention (BFCL's rule; never in training):\n" + (
+        "\n".join(lines))
 
 
 def format_problems(report: Report, max_failures: int, rename=None) -> str:

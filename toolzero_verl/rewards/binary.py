@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from toolzero_verl.core.calls import ToolCall, call_key, strict_equal
-from toolzero_verl.core.formats import MalformedArguments
+from toolzero_verl.core.formats import well_formed
 from toolzero_verl.core.ground_truth import GroundTruth
+from toolzero_verl.core.matching import count_missing_required
 from toolzero_verl.core.options import option
 from toolzero_verl.core.tags import between
 from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
-KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls")
+KEYS = ("score", "format", "exact", "parse_ok", "n_pred_calls", "n_gt_calls", "n_missing_required")
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ def same_calls(pred: Sequence[ToolCall], gt: GroundTruth) -> bool:
 def binary_reward(inp: ScoreInput, cfg: BinaryOptions) -> dict[str, float]:
     parsed = inp.parsed
     has_think = between(inp.response, "<think>", "</think>") is not None or not cfg.require_think
-    well_formed = parsed.parse_ok and not any(isinstance(c.arguments, MalformedArguments) for c in parsed.calls)
-    exact = well_formed and same_calls(parsed.calls, inp.gt)
+    # A parse failure is never an exact no-call answer (docs/rewards.md, "Ranking invariants").
+    exact = well_formed(parsed) and same_calls(parsed.calls, inp.gt)
+    missing = 0 if exact else count_missing_required(parsed.calls, inp.gt)  # a hack monitor (docs/verl.md)
     return {
         "score": 1.0 if (has_think and exact) else 0.0,
         "format": 1.0 if has_think else 0.0,
@@ -57,4 +59,5 @@ def binary_reward(inp: ScoreInput, cfg: BinaryOptions) -> dict[str, float]:
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(inp.gt.calls)),
+        "n_missing_required": float(missing),
     }

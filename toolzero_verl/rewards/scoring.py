@@ -48,7 +48,8 @@ class ScoringOptions(Options):
 
     reward: str = option(DEFAULT_REWARD, help="gg_grpo (Tool Zero, default) | toolrl (ToolRL) | binary (Tool-N1)")
     output_format: str | None = option(
-        None, help=f"what the policy writes ({', '.join(sorted(FORMATS))}); default: toolrl for reward=toolrl, else answer"
+        None,
+        help=f"what the policy writes ({', '.join(sorted(FORMATS))}); default: toolrl for reward=toolrl, else answer",
     )
     max_chars: int = option(DEFAULT_LIMITS.max_chars, min=1, help="longer responses score as parse failures, unparsed")
     max_depth: int = option(DEFAULT_LIMITS.max_depth, min=1, help="deeper nesting of call values is a parse failure")
@@ -62,15 +63,18 @@ def compute_score(
     **reward_kwargs: Any,
 ) -> dict[str, float]:
     """Score one decoded response; returns ``{"score": …, <fixed component keys>}`` (all floats)."""
-    step = reward_kwargs.pop("global_steps", None)
-    progress = reward_kwargs.pop("training_progress", None)
+    step = progress = None
+    if reward_kwargs:
+        step = reward_kwargs.pop("global_steps", None)
+        progress = reward_kwargs.pop("training_progress", None)
     setup = _setup(reward_kwargs)
     clock = clock_from_extra(extra_info, step, progress, setup.total_steps)
     gt = load_ground_truth(ground_truth)
-    response = solution_str if isinstance(solution_str, str) else ""
+    response = solution_str if type(solution_str) is str or isinstance(solution_str, str) else ""
     try:
         parsed = setup.fmt.parse(response, gt.known_names, setup.limits)
-        return setup.spec.fn(ScoreInput(response, gt, setup.fmt, parsed, clock), setup.options)
+        # tuple.__new__: the NamedTuple constructor is a Python function, and this runs for every response
+        return setup.spec.fn(tuple.__new__(ScoreInput, (response, gt, setup.fmt, parsed, clock)), setup.options)
     except ConfigError:
         raise
     except Exception as exc:  # a reward bug on hostile text must not kill the trainer

@@ -28,6 +28,13 @@ MAX1STEP30MAX3), ``strict_names`` (REFINEDREWARD), ``per_call`` (INTERMEDIATEREW
 needs the step on a training row without one follows ``missing_step``
 (:func:`toolzero_verl.core.clock.require_step`).
 
+No-call references: rlla gives correctness 0 to every response, so only its layout check (the format
+term) tells an abstention from a call — and it accepts a call, or broken call syntax, written inside
+the think block or the reply. ``no_call_rule="strict"`` closes that: correctness 0 only for a readable
+answer without a call, the minimum for any call or broken call syntax. The default ``auto`` keeps
+rlla's rule in the ``toolrl`` format (byte parity) and uses ``strict`` in the other formats, whose
+format term cannot tell an abstention from a call at all (docs/rewards.md, "Ranking invariants").
+
 Known differences from ``rlla``: responses longer than the parse limit (32 KiB) score as parse
 failures without being read; keys other than ``name``/``parameters`` in a predicted object are
 ignored (rlla's exact-match test would see them; with the default options this changes nothing).
@@ -49,6 +56,7 @@ from typing import Sequence
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.clock import require_step
 from toolzero_verl.core.formats import MalformedArguments
+from toolzero_verl.core.matching import count_missing_required
 from toolzero_verl.core.options import ConfigError, option
 from toolzero_verl.rewards.registry import RewardOptions, ScoreInput, register_reward
 
@@ -71,10 +79,17 @@ THINK_LENGTH_DYNAMIC = (384.0, 640.0, 105.0)  # start, end, steps (linear, not c
 
 MATCHINGS = ("greedy", "optimal")
 BOUNDS_SCHEDULES = ("fixed", "dynamic", "two_stage")
+# How a no-call reference is scored: rlla's rule (correctness 0 for everything), or the strict rule
+# (a parse failure or a call is never a correct abstention); "auto" = rlla in the toolrl format only.
+NO_CALL_RULES = ("auto", "rlla", "strict")
+PARITY_FORMAT = "toolrl"  # the output format in which the defaults are rlla byte for byte
+# Reward bounds are limited so that no sum or difference of them overflows to ±inf (and then to NaN).
+MAX_MAGNITUDE = 1e6
 
 KEYS = (
     "score", "format", "correctness", "think_length", "exact_match",
     "format_max", "correctness_max", "step", "parse_ok", "n_pred_calls", "n_gt_calls",
+    "n_missing_required",
 )
 
 
@@ -86,10 +101,19 @@ class ToolRLOptions(RewardOptions):
 
     matching: str = option("greedy", choices=MATCHINGS,
                            help="greedy = ToolRL exactly; optimal = max-weight bipartite matching")
-    format_max: float = option(FORMAT_BOUNDS[1], help="format reward of a well-formed response")
-    format_min: float = option(FORMAT_BOUNDS[0], help="format reward of a malformed response")
-    correctness_max: float = option(CORRECTNESS_BOUNDS[1], help="correctness of an exact match")
-    correctness_min: float = option(CORRECTNESS_BOUNDS[0], help="correctness of a miss")
+    format_max: float = option(FORMAT_BOUNDS[1], min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE,
+                               help="format reward of a well-formed response")
+    format_min: float = option(FORMAT_BOUNDS[0], min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE,
+                               help="format reward of a malformed response")
+    correctness_max: float = option(CORRECTNESS_BOUNDS[1], min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE,
+                                    help="correctness of an exact match")
+    correctness_min: float = option(CORRECTNESS_BOUNDS[0], min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE,
+                                    help="correctness of a miss")
+    no_call_rule: str = option(
+        "auto", choices=NO_CALL_RULES,
+        help="no-call references: rlla (correctness 0 for any response) | strict (a call or broken call syntax "
+             "gets the minimum) | auto (rlla in the toolrl format, strict in the others)",
+    )
     bounds_schedule: str = option("fixed", choices=BOUNDS_SCHEDULES,
                                   help="fixed | dynamic (SCHEDULEREWARD) | two_stage (MAX1STEP30MAX3)")
     schedule_steps: int = option(DYNAMIC_STEPS, min=1, help="steps of the dynamic bounds schedule")
@@ -98,8 +122,9 @@ class ToolRLOptions(RewardOptions):
     strict_names: bool = option(False, help="REFINEDREWARD: name terms 1 only for equal lists")
     per_call: bool = option(False, help="INTERMEDIATEREWARD: per exactly matched call")
     correctness_max_one: bool = option(False, help="CORRECTMAX1: correctness bounds ±1")
-    think_length_weight: float = option(0.0, help="WITHLENGTH uses 1.0")
-    think_length_target: float = option(THINK_LENGTH_TARGET, above=0.0, help="words for the full length reward")
+    think_length_weight: float = option(0.0, min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE, help="WITHLENGTH uses 1.0")
+    think_length_target: float = option(THINK_LENGTH_TARGET, above=0.0, max=MAX_MAGNITUDE,
+                                        help="words for the full length reward")
     think_length_dynamic: bool = option(False, help="SCHEDULELENGTH: the target grows with the step")
 
     def __post_init__(self):
@@ -107,6 +132,8 @@ class ToolRLOptions(RewardOptions):
         if self.coarse and self.per_call:
             raise ConfigError("options 'coarse' and 'per_call' are alternative granularities; choose one")
         object.__setattr__(self, "_final_bounds", bounds_at(self, None))  # the hot path reuses it
+        object.__setattr__(self, "_needs_step", self.bounds_schedule != "fixed" or (
+            self.think_length_dynamic and self.think_length_weight != 0))
 
     def bounds(self, step: float | None) -> "Bounds":
         """Bounds at ``step`` (``None``: the finished schedule); fixed schedules are precomputed."""
@@ -116,7 +143,7 @@ class ToolRLOptions(RewardOptions):
 
     @property
     def needs_step(self) -> bool:
-        return self.bounds_schedule != "fixed" or (self.think_length_dynamic and self.think_length_weight != 0)
+        return self._needs_step
 
 
 # --- bounds and schedules -----------------------------------------------------------------------
@@ -297,10 +324,11 @@ def _optimal(gold: Sequence[ToolCall], pred: Sequence[ToolCall], cfg: ToolRLOpti
 
 
 def correctness(gold: Sequence[ToolCall], pred: Sequence[ToolCall], parse_ok: bool,
-                cmin: float, cmax: float, cfg: ToolRLOptions) -> tuple[float, bool]:
-    """``(R_correct, exact match)`` for already parsed calls."""
+                cmin: float, cmax: float, cfg: ToolRLOptions, strict_no_call: bool = False) -> tuple[float, bool]:
+    """``(R_correct, exact match)`` for already parsed calls; ``strict_no_call``: the strict no-call rule."""
     if not gold:
-        return 0.0, parse_ok and not pred
+        abstained = parse_ok and not pred
+        return (0.0 if abstained or not strict_no_call else cmin), abstained
     if not parse_ok or not pred:
         return cmin, False
     if _exact(gold, pred, ordered=cfg.matching == "greedy"):
@@ -351,11 +379,18 @@ def _think_target(cfg: ToolRLOptions, step: float | None) -> float:
 
 @register_reward("toolrl", ToolRLOptions, KEYS)
 def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
-    step = _step(inp, cfg)
-    b = cfg.bounds(step if inp.clock.is_train else None)  # validation rows: the finished schedule
+    clock = inp.clock
+    step = clock.step if clock.step is not None or not cfg._needs_step else _step(inp, cfg)
+    b = cfg._final_bounds if cfg.bounds_schedule == "fixed" else cfg.bounds(step if clock.is_train else None)
     parsed, gold = inp.parsed, inp.gt.calls
-    fmt = b.format_max if inp.fmt.format_ok(inp.parsed, inp.gt) else b.format_min
-    corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg)
+    fmt = b.format_max if inp.fmt.format_ok(parsed, inp.gt) else b.format_min
+    strict_no_call = False
+    if not gold:
+        rule = cfg.no_call_rule
+        strict_no_call = rule == "strict" or (rule == "auto" and inp.fmt.name != PARITY_FORMAT)
+    corr, exact = correctness(gold, parsed.calls, parsed.parse_ok, b.correctness_min, b.correctness_max, cfg,
+                              strict_no_call)
+    missing = 0 if exact else count_missing_required(parsed.calls, inp.gt)  # a hack monitor (docs/verl.md)
     length = 0.0
     if cfg.think_length_weight and parsed.error != "too_long":
         length = think_length(inp.response.strip(), _think_target(cfg, step))
@@ -367,8 +402,9 @@ def toolrl_reward(inp: ScoreInput, cfg: ToolRLOptions) -> dict[str, float]:
         "exact_match": 1.0 if exact else 0.0,
         "format_max": b.format_max,
         "correctness_max": b.correctness_max,
-        "step": -1.0 if inp.clock.step is None else float(inp.clock.step),
+        "step": -1.0 if clock.step is None else float(clock.step),
         "parse_ok": 1.0 if parsed.parse_ok else 0.0,
         "n_pred_calls": float(len(parsed.calls)),
         "n_gt_calls": float(len(gold)),
+        "n_missing_required": float(missing),
     }

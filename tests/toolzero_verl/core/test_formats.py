@@ -74,7 +74,8 @@ def test_hermes_shapes():
     assert not fmt.parse("<think>x</think>\n" + block + "\ntrailing prose").format_ok
     bad = fmt.parse("<think>x</think>\n<tool_call>\n{not json}\n</tool_call>")
     assert not bad.parse_ok and bad.calls == ()
-    assert fmt.parse('<tool_call>\n{"name": "f", "arguments": "{\\"a\\": 1}"}\n</tool_call>').calls[0].arguments == {"a": 1}
+    openai_style = '<tool_call>\n{"name": "f", "arguments": "{\\"a\\": 1}"}\n</tool_call>'
+    assert fmt.parse(openai_style).calls[0].arguments == {"a": 1}
     text = fmt.parse("<think>x</think>\nPlease tell me the city.")
     assert text.format_ok and text.calls == () and text.text == "Please tell me the city."
 
@@ -111,7 +112,8 @@ def test_unknown_format_names_the_choices():
         get_format("xml")
 
 
-_TOOLRL_PIECES = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>", "\n", "x", " ", "{}"]
+_TOOLRL_PIECES = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>", "\n", "x", " ",
+                  "{}"]
 
 
 @settings(max_examples=3000, deadline=None)
@@ -156,3 +158,16 @@ def test_json_line_decoding_equals_json_loads(line):
 def test_answer_prose_versus_broken_calls(body, parse_ok):
     parsed = get_format("answer").parse(f"<think>t</think><answer>{body}</answer>")
     assert parsed.calls == () and parsed.parse_ok is parse_ok
+
+
+_ANSWER_PIECES = ["<think>", "</think>", "<answer>", "</answer>", "\n", " ", "x", "[f()]", "\u00a0", "\x0b", "<", ">"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_ANSWER_PIECES), max_size=12).map("".join))
+def test_answer_shape_equals_the_regex_definition(text):
+    """The string-search shape check gives exactly the verdict and body of counting the tags and the regex."""
+    from toolzero_verl.core.formats import _ANSWER_SHAPE, _ANSWER_TAGS, answer_shape_body
+
+    m = _ANSWER_SHAPE.fullmatch(text) if all(text.count(t) == 1 for t in _ANSWER_TAGS) else None
+    assert answer_shape_body(text) == (m.group(2) if m else None)

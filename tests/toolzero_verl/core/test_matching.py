@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.formats import MalformedArguments
 from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
-from toolzero_verl.core.matching import AstResult, ast_match, check_call, keys_match, normalize_string
+from toolzero_verl.core.matching import (
+    VALID,
+    AstResult,
+    Validity,
+    ast_match,
+    check_call,
+    check_validity,
+    keys_match,
+    normalize_string,
+)
 
 
 def tool(name: str, required=(), **props) -> dict:
@@ -301,7 +312,8 @@ def weather(city: str, **more) -> ToolCall:
 def test_no_call_reference():
     gt = GroundTruth((), (WEATHER,), (), answer="I cannot do that.")
     assert (ast_match([], gt), keys_match([], gt)) == (AstResult(True, None), True)
-    assert (ast_match([weather("Paris")], gt), keys_match([weather("Paris")], gt)) == (AstResult(False, "irrelevance_error:decoder_success"), False)
+    assert ast_match([weather("Paris")], gt) == AstResult(False, "irrelevance_error:decoder_success")
+    assert not keys_match([weather("Paris")], gt)
 
 
 def test_call_counts_must_match():
@@ -355,15 +367,19 @@ def test_maximum_matching_succeeds_where_greedy_first_match_fails():
 
 def test_keys_match_tracks_names_and_argument_names_only():
     gt = weather_gt("Paris", "Rome")
-    assert (ast_match([weather("Oslo"), weather("Berlin")], gt), keys_match([weather("Oslo"), weather("Berlin")], gt)) == (AstResult(False, "parallel_function_checker_no_order:cannot_find_match"), True)
+    both = [weather("Oslo"), weather("Berlin")]
+    assert ast_match(both, gt) == AstResult(False, "parallel_function_checker_no_order:cannot_find_match")
+    assert keys_match(both, gt)
     assert not keys_match([weather("Paris", unit="c"), weather("Rome")], gt)
     assert not keys_match([weather("Paris"), ToolCall("get_time", {"city": "Rome"})], gt)
     single = weather_gt("Paris")
-    assert (ast_match([weather("Oslo")], single), keys_match([weather("Oslo")], single)) == (AstResult(False, "value_error:string"), True)
+    assert ast_match([weather("Oslo")], single) == AstResult(False, "value_error:string")
+    assert keys_match([weather("Oslo")], single)
     # an omitted optional gold argument passes the AST check but changes the key set
     possible = ({"get_weather": {"city": ["Paris"], "unit": ["celsius", ""]}},)
     gt_with_unit = GroundTruth((weather("Paris", unit="celsius"),), (WEATHER,), possible)
-    assert (ast_match([weather("Paris")], gt_with_unit), keys_match([weather("Paris")], gt_with_unit)) == (AstResult(True, None), False)
+    assert ast_match([weather("Paris")], gt_with_unit) == AstResult(True, None)
+    assert not keys_match([weather("Paris")], gt_with_unit)
 
 
 def test_malformed_toolrl_arguments_are_checked_as_empty():
@@ -384,3 +400,89 @@ def test_hostile_values_never_raise():
     assert not ast_match([ToolCall("f", {"x": 1.0, "l": deep})], gt).ok
     assert not ast_match([ToolCall("f", {"x": float("nan"), "l": [1.0]})], gt).ok
     assert not ast_match([ToolCall("f", {"x": 1.0, "l": {"a": {1, 2}}})], gt).ok
+
+
+# --- validity against the offered tools (the −0.3 term's default trigger) ------------------------------
+
+
+def test_validity_follows_the_schema_of_every_offered_function():
+    gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"n": 2}}], "tools": [
+        tool("f", ["n"], n="integer", x="float", t="tuple", items={"type": "array", "items": {"type": "string"}}),
+        tool("g", ["q"], q="string", flag="boolean"),
+    ]})
+    valid = [
+        [ToolCall("f", {"n": 9})],  # a wrong value of the right type
+        [ToolCall("f", {"n": 1, "x": 3})],  # an int for a float: BFCL's widening
+        [ToolCall("f", {"n": 1, "t": (1, 2)}), ToolCall("f", {"n": 1, "t": [1]})],  # a tuple for a tuple parameter
+        [ToolCall("f", {"n": 1, "items": ["a", "b"]})],
+        [ToolCall("g", {"q": "x", "flag": False})],  # another offered function: valid, just not the answer
+        [],
+    ]
+    for calls in valid:
+        assert check_validity(calls, gt) == VALID, calls
+    invalid = {
+        "type_error:simple": [ToolCall("f", {"n": True}), ToolCall("f", {"n": 1, "x": "3"}), ToolCall("g", {"q": 1}),
+                              ToolCall("f", {"n": 1, "items": ["a", 2]})],  # BFCL names a bad item "simple" here
+        "simple_function_checker:unexpected_param": [ToolCall("f", {"n": 1, "m": 2}),
+                                                     ToolCall("g", {"q": "x", "n": 1})],
+        "validity:unknown_function": [ToolCall("h", {}), ToolCall("F", {"n": 1})],
+    }
+    for error, calls in invalid.items():
+        for call in calls:
+            assert check_validity([call], gt) == Validity(error, 0), call
+    assert check_validity([ToolCall("f", {})], gt) == Validity("simple_function_checker:missing_required", 1)
+    # several calls: the first error is reported, every call without a required parameter is counted
+    calls = [ToolCall("h", {}), ToolCall("f", {}), ToolCall("g", {"flag": True}), ToolCall("f", {"n": 1})]
+    assert check_validity(calls, gt) == Validity("validity:unknown_function", 2)
+    assert check_validity(calls, gt, readable=False) == Validity("validity:broken_syntax", 0)
+
+
+def test_validity_without_schemas_uses_the_gold_calls():
+    """A ToolRL reference string offers only its gold functions; a parameter is required when every gold
+    call of that function gives it, and its type is the gold value's."""
+    text = ('<think>x</think>\n<tool_call>\n{"name": "f", "parameters": {"a": 1, "b": "x"}}\n'
+            '{"name": "f", "parameters": {"a": 2}}\n</tool_call>')
+    gt = load_ground_truth(text)
+    assert check_validity([ToolCall("f", {"a": 5})], gt) == VALID
+    assert check_validity([ToolCall("f", {"a": 5, "b": "y"})], gt) == VALID
+    assert check_validity([ToolCall("f", {"b": "y"})], gt) == Validity("simple_function_checker:missing_required", 1)
+    assert check_validity([ToolCall("f", {"a": 5.0})], gt).error == "type_error:simple"  # a float for a gold int
+    assert check_validity([ToolCall("f", {"a": 1, "c": 1})], gt).error == "simple_function_checker:unexpected_param"
+    assert check_validity([ToolCall("g", {})], gt).error == "validity:unknown_function"
+    # a gold call whose function has no tool doc is checked the same way
+    mixed = load_ground_truth({"calls": [{"name": "f", "arguments": {"a": 1}}], "tools": [tool("g", q="string")]})
+    assert check_validity([ToolCall("f", {"a": 3})], mixed) == VALID
+    assert check_validity([ToolCall("f", {"a": "3"})], mixed).error == "type_error:simple"
+
+
+def test_a_gold_value_of_another_type_than_the_schema_is_valid_like_in_the_ast_check():
+    """BFCL's "variable" escape hatch: a value of the gold value's type passes the type step."""
+    gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"n": "count"}}],
+                            "tools": [tool("f", ["n"], n="integer")]})
+    assert ast_match([ToolCall("f", {"n": "count"})], gt).ok
+    assert check_validity([ToolCall("f", {"n": "other"})], gt) == VALID
+    assert check_validity([ToolCall("f", {"n": 3})], gt) == VALID
+    assert check_validity([ToolCall("f", {"n": 3.5})], gt).error == "type_error:simple"
+
+
+def test_validity_never_raises_on_hostile_values():
+    gt = load_ground_truth({"calls": [{"name": "f", "arguments": {"x": 1.5}}], "tools": [tool("f", ["x"], x="float")]})
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    for value in (10**400, deep, {"k": deep}, float("nan"), MalformedArguments()):
+        result = check_validity([ToolCall("f", {"x": value})], gt)
+        assert isinstance(result, Validity)
+    assert check_validity([ToolCall("f", {"x": 10**400})], gt).error == "type_error:simple"  # too big for a float
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n),
+                                                     min_size=n, max_size=n)))
+def test_perfect_matching_agrees_with_trying_every_pairing(ok):
+    from itertools import permutations
+
+    from toolzero_verl.core.matching import _perfect_matching
+
+    n = len(ok)
+    assert _perfect_matching(ok) == any(all(ok[i][p[i]] for i in range(n)) for p in permutations(range(n)))

@@ -1,5 +1,5 @@
-"""The matcher on BFCL v3's own data (the shared BFCL folder, tests/conftest.py): every gold answer, rendered in every output
-format and parsed back, must pass; perturbations must fail with the error BFCL gives
+"""The matcher on BFCL v3's own data (the shared BFCL folder, tests/conftest.py): every gold answer, rendered in every
+output format and parsed back, must pass; perturbations must fail with the error BFCL gives
 (docs/eval.md §6); irrelevance entries pass only without a call.
 """
 
@@ -15,7 +15,18 @@ import pytest
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.formats import FORMATS, get_format
 from toolzero_verl.core.ground_truth import GroundTruth
-from toolzero_verl.core.matching import TYPE_MAP, AstResult, ast_match, check_call, keys_match, normalize_string
+from toolzero_verl.core.matching import (
+    MISSING_REQUIRED,
+    TYPE_MAP,
+    UNKNOWN_FUNCTION,
+    AstResult,
+    Validity,
+    ast_match,
+    check_call,
+    check_validity,
+    keys_match,
+    normalize_string,
+)
 
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple")
 ENTRY_COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200, "irrelevance": 240}
@@ -282,7 +293,7 @@ def test_value_perturbations_cover_every_type_rule(bfcl):
 def test_keys_match_survives_value_perturbations(bfcl):
     for q, answer in bfcl["simple"]:
         gt = bfcl_ground_truth("simple", q, answer)
-        for kind, pred, error in perturbation_cases("simple", q, answer):
+        for kind, pred, _ in perturbation_cases("simple", q, answer):
             if kind.startswith("wrong_") and kind != "wrong_name":
                 assert keys_match(pred, gt), (q["id"], kind)
             if kind in ("unexpected_param", "missing_required", "wrong_name", "dropped_call"):
@@ -300,7 +311,8 @@ def test_irrelevance_prose_is_correct_and_any_call_is_not(bfcl, fmt_name):
     for q, _ in bfcl["irrelevance"]:
         gt = GroundTruth((), tuple(q["function"]), ())
         prose = fmt.parse(fmt.render([], answer=PROSE, think="No tool fits."), known_names=gt.known_names)
-        assert prose.calls == () and (ast_match(prose.calls, gt), keys_match(prose.calls, gt)) == (AstResult(True, None), True), q["id"]
+        assert prose.calls == () and ast_match(prose.calls, gt) == AstResult(True, None), q["id"]
+        assert keys_match(prose.calls, gt), q["id"]
 
         func = q["function"][0]
         props = func["parameters"]["properties"]
@@ -308,4 +320,53 @@ def test_irrelevance_prose_is_correct_and_any_call_is_not(bfcl, fmt_name):
         for call in (ToolCall(func["name"], args), ToolCall(func["name"], {})):
             parsed = fmt.parse(fmt.render([call], think="Try it."), known_names=gt.known_names)
             assert parsed.calls == (call,), q["id"]
-            assert (ast_match(parsed.calls, gt), keys_match(parsed.calls, gt)) == (AstResult(False, "irrelevance_error:decoder_success"), False), q["id"]
+            assert ast_match(parsed.calls, gt) == AstResult(False, "irrelevance_error:decoder_success"), q["id"]
+            assert not keys_match(parsed.calls, gt), q["id"]
+
+
+# --- validity against the offered tools (GG-GRPO's −0.3 term) -------------------------------------
+
+# What check_validity says about each perturbation; value perturbations follow their error's class.
+VALIDITY_BY_KIND = {
+    "wrong_name": UNKNOWN_FUNCTION,  # name + "_v2" is not offered
+    "unexpected_param": "simple_function_checker:unexpected_param",
+    "missing_required": "simple_function_checker:missing_required",
+}
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_validity_on_bfcl_entries(bfcl, category):
+    """Every AST-exact answer is valid; a wrong value of the right type is valid; a type error, an
+    unknown function, an unexpected parameter and a missing required one are not."""
+    wrong, seen = [], Counter()
+    for q, answer in bfcl[category]:
+        gt = bfcl_ground_truth(category, q, answer)
+        for kind, pred, error in perturbation_cases(category, q, answer):
+            got = check_validity(pred, gt)
+            if kind in VALIDITY_BY_KIND:
+                want = VALIDITY_BY_KIND[kind]
+            elif kind in VALUE_PERTURBATIONS and VALUE_PERTURBATIONS[kind][2].startswith("type_error"):
+                want = "type_error"
+            else:
+                assert error is None or kind in (*VALUE_PERTURBATIONS, "dropped_call", "extra_call"), kind
+                want = None  # exact, reordered, a call dropped or repeated, or a wrong value of the right type
+            ok = got.error is None if want is None else (got.error or "").startswith(want)
+            ok = ok and got.missing_required == (kind == "missing_required")
+            seen[want] += 1
+            if not ok:
+                wrong.append((q["id"], kind, got))
+    assert wrong == []
+    assert seen[None] > 200 and seen["type_error"] > 50 and seen[UNKNOWN_FUNCTION] >= 190, seen
+
+
+def test_validity_of_calls_on_irrelevance_entries(bfcl):
+    for q, _ in bfcl["irrelevance"]:
+        gt = GroundTruth((), tuple(q["function"]), ())
+        func = q["function"][0]
+        props, required = func["parameters"]["properties"], func["parameters"].get("required", [])
+        simple = [p for p in required if props[p]["type"] in ("string", "integer")]
+        args = {p: "x" if props[p]["type"] == "string" else 1 for p in simple}
+        if len(args) == len(required):
+            assert check_validity([ToolCall(func["name"], args)], gt).error is None, q["id"]
+        if required:
+            assert check_validity([ToolCall(func["name"], {})], gt) == Validity(MISSING_REQUIRED, 1), q["id"]

@@ -231,10 +231,40 @@ def test_perturbations_score_as_bfcl_does(rows, name):
 
 def test_an_unparseable_call_list_fails_call_turns_but_passes_irrelevance(rows):
     report, results = score(rows, lambda r: "<think>x</think><answer>[f(a=1), g(</answer>")
-    assert results["irrelevance"].accuracy == 1.0
+    assert results["irrelevance"].accuracy == 1.0  # BFCL's number: a parse failure is no call
     assert all(results[c].accuracy == 0.0 for c in COUNTS if c != "irrelevance")
     assert report.overall.kinds == {"parse_failure": 1000}
     assert set(report.overall.bfcl_errors) == {"ast_decoder:decoder_failed"}
+    # ... and every one of those irrelevance passes is reported as credit for a parse failure
+    credited = {c: (r.credited_parse_failures, r.accuracy_without_parse_failure_credit) for c, r in results.items()}
+    assert credited == {c: ((240, 0.0) if c == "irrelevance" else (0, 0.0)) for c in COUNTS}
+    assert all(s.components["ast"] == 0.0 for s in report.scores)  # the training reward never credits it
+    text = bfcl.format_bfcl(report, results, bfcl.BfclData([], [], "v3"))
+    assert "pf_cred" in text and "acc-pf%" in text
+    irrelevance_line = next(line for line in text.splitlines() if line.startswith("irrelevance "))
+    assert irrelevance_line.split()[1:5] == ["240", "100.00", "240", "0.00"]
+    categories = bfcl.bfcl_json(report, results, bfcl.BfclData([], [], "v3"))["categories"]
+    assert categories["irrelevance"]["credited_parse_failures"] == 240
+    irrelevance = categories["irrelevance"]
+    assert irrelevance["accuracy"] == 1.0 and irrelevance["accuracy_without_parse_failure_credit"] == 0.0
+
+
+@pytest.mark.parametrize("fmt_name", sorted(FORMATS))
+def test_prose_and_calls_on_irrelevance_are_never_parse_failure_credit(rows, fmt_name):
+    irrelevance = [r for r in rows if r["extra_info"]["category"] == "irrelevance"]
+    fmt = get_format(fmt_name)
+    _, prose = score(irrelevance, lambda r: fmt.render((), PROSE, think="no tool fits"), fmt_name)
+    assert (prose["irrelevance"].accuracy, prose["irrelevance"].credited_parse_failures) == (1.0, 0)
+    assert prose["irrelevance"].accuracy_without_parse_failure_credit == 1.0
+    # half broken, half prose: BFCL's accuracy 1.0; without the credit 0.5
+    def half(r):
+        if r["extra_info"]["index"] % 2:
+            return fmt.render((), PROSE, think="no tool fits")
+        broken = "<think>x</think><answer>[f(a=1</answer>"
+        return broken if fmt_name == "answer" else "<tool_call>\n{\"name\": \n</tool_call>"
+    _, mixed = score(irrelevance, half, fmt_name)
+    r = mixed["irrelevance"]
+    assert (r.accuracy, r.credited_parse_failures, r.accuracy_without_parse_failure_credit) == (1.0, 120, 0.5)
 
 
 def test_missing_generations_count_as_failures_unless_partial(rows):

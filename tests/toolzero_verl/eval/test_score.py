@@ -166,3 +166,37 @@ def test_bad_ground_truth_rows_are_reported_not_raised(tmp_path):
     assert "row(s) whose ground truth does not load" in text and "row 0:" in text
     write_json(report.to_dict(), tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text())["bad_ground_truth_rows"][0]["row"] == 0
+
+
+def test_held_out_no_call_rows_report_parse_failure_credit():
+    """BFCL's rule (a parse failure is no call) stays in the accuracy; the credit is reported beside it."""
+    gt = json.dumps({"calls": [], "tools": [{"name": "f", "parameters": {"properties": {"x": {"type": "integer"}}}}]})
+    call_gt = json.dumps({"calls": [{"name": "f", "arguments": {"x": 1}}]})
+    rows = [{"data_source": "t", "reward_model": {"ground_truth": g}, "extra_info": {"index": i}}
+            for i, g in enumerate([gt, gt, gt, call_gt])]
+    responses = ["<think></think><answer>No tool fits.</answer>",  # a real abstention
+                 "<think></think><answer>[f(x=1</answer>",  # broken: credited by BFCL's rule only
+                 "<think></think><answer>[f(x=1)]</answer>",  # a call: wrong
+                 "<think></think><answer>[f(x=1</answer>"]  # broken on a call row: wrong, no credit
+    gens = parse_lines([json.dumps({"index": i, "response": r}) for i, r in enumerate(responses)])
+    report = score_rows(rows, gens)
+    no_call = report.by_category["no_call"]
+    assert (no_call.accuracy, no_call.credited_parse_failures) == (pytest.approx(2 / 3), 1)
+    assert no_call.accuracy_without_parse_failure_credit == pytest.approx(1 / 3)
+    assert report.by_category["single"].credited_parse_failures == 0
+    assert report.overall.to_dict()["accuracy_without_parse_failure_credit"] == pytest.approx(1 / 4)
+    assert report.overall.to_dict()["components"]["ast"] == pytest.approx(1 / 4)  # the reward never credits it
+    assert "no_call: 1 response(s); accuracy without that credit 33.33% (with it 66.67%)" in format_report(report)
+
+
+def test_malformed_ground_truths_are_reported_rows_not_tracebacks():
+    hostile = ['{"calls": [], "tools": 5}', '{"calls": [], "tools": [{"name": "f", "parameters": "x"}]}',
+               '{"calls": [{"name": "f", "arguments": {"x": ' + "[" * 5000 + "]" * 5000 + "}}]}",
+               '{"calls": [{"name": "f", "arguments": {}}]}']
+    rows = [{"data_source": "t", "reward_model": {"ground_truth": g}, "extra_info": {"index": i}}
+            for i, g in enumerate(hostile)]
+    gens = parse_lines([json.dumps({"index": i, "response": "<think></think><answer>[f()]</answer>"})
+                        for i in range(len(hostile))])
+    report = score_rows(rows, gens)
+    assert [r for r, _ in report.bad_rows] == [0, 1, 2] and report.counts["rows_scored"] == 1
+    assert report.overall.accuracy == 1.0

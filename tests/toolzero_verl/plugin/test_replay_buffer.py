@@ -181,6 +181,10 @@ def test_sample_adds_reward_component_means(tq_store):
     assert metrics["toolzero/parse_failure_rate"] == pytest.approx(1 - sum(i["parse_ok"] for i in every) / 6)
     assert metrics["toolzero/equal_reward_groups/fraction"] == 0.0
     assert metrics["toolzero/sigma/mean"] == pytest.approx(infos1[0]["sigma"]) and 0 < infos1[0]["sigma"] < 1
+    # hack monitors (rewards/metrics.py): every row has a call, so only the call-row rates are logged
+    assert metrics["toolzero/hack/abstention_on_call_rate"] == 0.0
+    assert metrics["toolzero/hack/missing_required_rate"] == 0.0
+    assert "toolzero/hack/call_on_no_call_rate" not in metrics
 
 
 @pytest.mark.ray

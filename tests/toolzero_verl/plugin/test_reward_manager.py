@@ -53,8 +53,8 @@ def test_recipe_config_resolves_to_our_manager(recipe_config_factory):
 
 def test_sigma_and_score_follow_the_sigmoid_over_global_steps(recipe_config_factory, tiny_tokenizer):
     cfg = recipe_config_factory()
-    # A wrong city: strict (-0.3, right keys but a wrong value) and general (token overlap) differ,
-    # so the score moves with σ.
+    # A wrong city: a valid near miss, so strict is 0 (the −0.3 term is for invalid answers), and general
+    # (token overlap) is higher, so the score moves with σ.
     steps = (0, 25, 100)
     rows = [{"response": answer_response("London"), "ground_truth": WEATHER_GT, "step": s} for s in steps]
     out = score_with_worker(cfg, make_batch(tiny_tokenizer, rows))
@@ -65,16 +65,17 @@ def test_sigma_and_score_follow_the_sigmoid_over_global_steps(recipe_config_fact
         assert info["training_progress"] == pytest.approx(step / TOTAL)
         assert o["reward_score"] == pytest.approx(info["score"])
         assert_gg_grpo_consistent(info)
-        assert info["strict"] == pytest.approx(-0.3) and info["general"] > info["strict"]
+        assert (info["strict"], info["invalid"]) == (0.0, 0.0) and info["general"] > info["strict"]
     scores = [o["reward_score"] for o in out]
-    assert scores[0] > scores[1] > scores[2]  # the wrong value costs more as σ grows
+    assert scores[0] > scores[1] > scores[2]  # the wrong value's token credit fades as σ grows
 
 
 def test_worker_matches_direct_compute_score(recipe_config_factory, tiny_tokenizer):
     """The manager's decoding loses nothing: same result as compute_score on the original text."""
     cfg = recipe_config_factory()
     text = answer_response("Paris")
-    out = score_with_worker(cfg, make_batch(tiny_tokenizer, [{"response": text, "ground_truth": WEATHER_GT, "step": 25}]))
+    row = {"response": text, "ground_truth": WEATHER_GT, "step": 25}
+    out = score_with_worker(cfg, make_batch(tiny_tokenizer, [row]))
     direct = compute_score(
         "toolzero_test", text, json.dumps(WEATHER_GT), {"split": "train", "global_steps": 25},
         reward="gg_grpo", output_format="answer", kappa=KAPPA, midpoint=MIDPOINT, total_training_steps=TOTAL,
@@ -254,7 +255,8 @@ def test_custom_path_replaces_our_compute_score(recipe_config_factory, tiny_toke
     module = tmp_path / "progress_reward.py"
     module.write_text(
         "def compute_score(data_source, solution_str, ground_truth, extra_info=None, scale=1.0, **kw):\n"
-        "    return {'score': scale * extra_info['training_progress'], 'seen_step': float(extra_info['global_steps'])}\n"
+        "    return {'score': scale * extra_info['training_progress'],\n"
+        "            'seen_step': float(extra_info['global_steps'])}\n"
     )
     cfg = recipe_config_factory(
         [f"reward.custom_reward_function.path={module}", "+reward.custom_reward_function.reward_kwargs.scale=2.0"]
@@ -285,13 +287,16 @@ def test_pkg_compute_score_with_verls_naive_manager(recipe_config_factory, tiny_
         ],
         reward=False,
     )
+    invalid = answer_response("Paris").replace("city=", "town=")  # a parameter the schema does not have
     rows = [
         {"response": answer_response("Paris"), "ground_truth": WEATHER_GT, "step": 5},
         {"response": answer_response("London"), "ground_truth": WEATHER_GT, "step": 5, "split": "test"},
+        {"response": invalid, "ground_truth": WEATHER_GT, "step": 5},
     ]
     out = score_with_worker(cfg, make_batch(tiny_tokenizer, rows))
-    assert [o["reward_extra_info"]["ast"] for o in out] == [1.0, 0.0]
-    assert [o["reward_score"] for o in out] == pytest.approx([2.0, 1.0 - 0.3])
+    assert [o["reward_extra_info"]["ast"] for o in out] == [1.0, 0.0, 0.0]
+    # a near miss is valid (no −0.3); the unknown parameter makes the answer invalid
+    assert [o["reward_score"] for o in out] == pytest.approx([2.0, 1.0, 1.0 - 0.3])
     assert all(o["reward_extra_info"]["sigma"] == 1.0 for o in out)
 
 

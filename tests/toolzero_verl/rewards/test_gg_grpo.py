@@ -1,4 +1,4 @@
-"""GG-GRPO arithmetic: schedule, generic reward bounds, the +0.3 bonus and the −0.3 penalty."""
+"""GG-GRPO arithmetic: schedule, generic reward bounds, the +0.3 bonus and the −0.3 penalty (three readings)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from toolzero_verl.rewards.gg_grpo import KEYS, tokens
 from toolzero_verl.rewards.scoring import ConfigError
 
 TOOLS = [
-    {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]}},
-    {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}},
+    {"name": "get_weather", "parameters": {"type": "object", "required": ["city"],
+                                           "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}},
+    {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}},
+                                        "required": ["tz"]}},
 ]
 ONE = json.dumps({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}], "tools": TOOLS})
 TWO = json.dumps({"calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}},
@@ -65,23 +67,60 @@ def test_multi_call_bonus_only_for_exact_multi_call_answers():
     assert score(ans('[get_weather(city="Paris", days=3)]'), gt=TWO, split="test")["strict"] == 0.0
 
 
-def test_value_error_penalty_requires_right_names_and_keys():
-    wrong_value = score(ans('[get_weather(city="Rome", days=3)]'), split="test")
-    assert (wrong_value["ast"], wrong_value["strict"]) == (0.0, pytest.approx(-0.3))
-    wrong_name = score(ans('[get_time(city="Paris", days=3)]'), split="test")
-    assert wrong_name["strict"] == 0.0
-    missing_key = score(ans('[get_weather(city="Rome")]'), split="test")
-    assert missing_key["strict"] == 0.0
-    assert score(ans('[get_weather(city="Rome", days=3)]'), split="test", value_error_penalty=0.0)["strict"] == 0.0
+@pytest.mark.parametrize("response,invalid", [
+    ('[get_weather(city="Rome", days=3)]', False),  # near miss: right function, a value wrong, right type
+    ('[get_time(tz="CET")]', False),  # a valid call of another offered function
+    ('[get_weather(city="Rome")]', False),  # an optional parameter left out
+    ('[get_weather(days=3)]', True),  # missing the required city
+    ('[get_weather(city="Paris", days=3, unit="C")]', True),  # a parameter outside the schema
+    ('[get_weather(city="Paris", days="3")]', True),  # a string for an integer
+    ('[get_weather(city="Paris", days=3.0)]', True),  # a float for an integer (BFCL: never)
+    ('[get_forecast(city="Paris")]', True),  # a function nobody offered
+    ('[get_weather(city="Paris", days=3', True),  # broken call syntax
+])
+def test_the_penalty_fires_on_an_invalid_answer_by_default(response, invalid):
+    r = score(ans(response), split="test")
+    assert (r["ast"], r["invalid"], r["strict"]) == (0.0, float(invalid), pytest.approx(-0.3 if invalid else 0.0))
+    assert score(ans(response), split="test", value_error_penalty=0.0)["strict"] == 0.0
+
+
+def test_integers_pass_a_float_parameter_and_the_penalty_scales():
+    gt = json.dumps({"calls": [{"name": "f", "arguments": {"x": 1.5}}],
+                     "tools": [{"name": "f", "parameters": {"properties": {"x": {"type": "float"}},
+                                                             "required": ["x"]}}]})
+    assert score(ans("[f(x=2)]"), gt=gt, split="test")["strict"] == 0.0  # int for float: BFCL accepts the type
+    assert score(ans("[f(x='2')]"), gt=gt, split="test", value_error_penalty=0.5)["strict"] == -0.5
+
+
+@pytest.mark.parametrize("trigger,fires_on", [
+    ("invalid", {"typo", "broken"}),
+    ("names_and_keys", {"near"}),  # the earlier reading: names and keys right, a value wrong
+    ("not_exact", {"near", "other", "typo", "broken"}),
+])
+def test_the_three_readings_of_the_penalty(trigger, fires_on):
+    responses = {"near": '[get_weather(city="Rome", days=3)]', "other": '[get_time(tz="CET")]',
+                 "typo": '[get_weather(citty="Paris", days=3)]', "broken": '[get_weather(city="Paris"'}
+    for kind, body in responses.items():
+        strict = score(ans(body), split="test", penalty_trigger=trigger)["strict"]
+        assert strict == pytest.approx(-0.3 if kind in fires_on else 0.0), (trigger, kind)
+    exact = score(ans('[get_weather(city="Paris", days=3)]'), split="test", penalty_trigger=trigger)
+    assert exact["strict"] == 1.0  # an exact answer never pays it
+    with pytest.raises(ConfigError, match="penalty_trigger"):
+        score(ans("x"), split="test", penalty_trigger="values")
 
 
 def test_no_call_reference():
     assert score(ans("Which city do you mean?"), gt=NONE, split="test")["ast"] == 1.0
     assert score(ans("[]"), gt=NONE, split="test")["ast"] == 1.0
     assert score(ans('[get_time(tz="CET")]'), gt=NONE, split="test")["ast"] == 0.0
-    assert score(ans("[get_time(tz="), gt=NONE, split="test")["ast"] == 1.0  # a parse failure is no call
+    broken = score(ans("[get_time(tz="), gt=NONE, split="test")
+    assert (broken["ast"], broken["invalid"], broken["strict"]) == (0.0, 1.0, pytest.approx(-0.3))  # not an abstention
+    # The generic reward on a no-call reference (ours): half for abstaining, half by token recall; a call gets −0.5.
     early = score(ans("Which city?"), gt=NONE, step=0)
-    assert early["general"] == pytest.approx(-0.5 + 2 / 5)  # {Which, city, do, you, mean}: Which, city
+    assert early["general"] == pytest.approx(0.5 * 2 / 5)  # {Which, city, do, you, mean}: Which, city
+    assert score(ans("[]"), gt=NONE, step=0)["general"] == 0.0
+    assert score(ans('[get_weather(city="Which city do you mean")]'), gt=NONE, step=0)["general"] == -0.5
+    assert score(ans("[get_time(tz="), gt=NONE, step=0)["general"] == -0.5
 
 
 def test_validation_rows_use_sigma_one_without_a_step():
@@ -112,7 +151,8 @@ def test_ablation_schedules(schedule, t, expected):
 def test_format_term():
     assert score(ans('[get_weather(city="Paris", days=3)]'), split="test")["format"] == 1.0
     assert score('<answer>[get_weather(city="Paris", days=3)]</answer>', split="test")["format"] == 0.0
-    hermes = '<think>t</think>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>'
+    hermes = ('<think>t</think>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n'
+              '</tool_call>')
     r = score(hermes, split="test", output_format="hermes")
     assert (r["format"], r["ast"]) == (1.0, 1.0)
 

@@ -135,29 +135,62 @@ def call_perturbations(gt: str) -> list[tuple[str, str]]:
     """(kind, response) pairs derived from a reference that has calls."""
     think, calls, reply = split_gt(gt)
     out = [("identity", gt)]
-    add = lambda kind, c, **kw: out.append((kind, render(c, think=kw.pop("think", think), reply=kw.pop("reply", reply), **kw)))
 
-    c = _copy(calls); c[0]["name"] += "_x"; add("wrong_name", c)
-    c = _copy(calls); c[-1]["name"] = c[-1]["name"].upper() if c[-1]["name"] != c[-1]["name"].upper() else c[-1]["name"].lower(); add("name_case", c)
+    def add(kind, c, **kw):
+        out.append((kind, render(c, think=kw.pop("think", think), reply=kw.pop("reply", reply), **kw)))
+
+    c = _copy(calls)
+    c[0]["name"] += "_x"
+    add("wrong_name", c)
+    c = _copy(calls)
+    last = c[-1]["name"]
+    c[-1]["name"] = last.upper() if last != last.upper() else last.lower()
+    add("name_case", c)
     for i, call in enumerate(calls):
         params = call["parameters"]
         for k, v in params.items():
-            c = _copy(calls); del c[i]["parameters"][k]; add("missing_param", c)
-            c = _copy(calls); c[i]["parameters"][k + "_r"] = c[i]["parameters"].pop(k); add("renamed_param", c)
-            c = _copy(calls); c[i]["parameters"][k] = _other_value(v); add("wrong_value", c)
+            c = _copy(calls)
+            del c[i]["parameters"][k]
+            add("missing_param", c)
+            c = _copy(calls)
+            c[i]["parameters"][k + "_r"] = c[i]["parameters"].pop(k)
+            add("renamed_param", c)
+            c = _copy(calls)
+            c[i]["parameters"][k] = _other_value(v)
+            add("wrong_value", c)
             for w in _type_changes(v):
-                c = _copy(calls); c[i]["parameters"][k] = w; add("value_type", c)
-        c = _copy(calls); c[i]["parameters"]["extra_param"] = 1; add("extra_param", c)
-        c = _copy(calls); c[i]["parameters"] = dict(reversed(list(c[i]["parameters"].items()))); add("param_order", c)
-        c = _copy(calls); c[i]["parameters"] = {}; add("no_params", c)
+                c = _copy(calls)
+                c[i]["parameters"][k] = w
+                add("value_type", c)
+        c = _copy(calls)
+        c[i]["parameters"]["extra_param"] = 1
+        add("extra_param", c)
+        c = _copy(calls)
+        c[i]["parameters"] = dict(reversed(list(c[i]["parameters"].items())))
+        add("param_order", c)
+        c = _copy(calls)
+        c[i]["parameters"] = {}
+        add("no_params", c)
         for bad in ([], None, "x", [["k", 1]]):
-            c = _copy(calls); c[i]["parameters"] = bad; add("params_not_object", c)
-        c = _copy(calls); c[i]["arguments"] = c[i].pop("parameters"); add("arguments_key", c)
-        c = _copy(calls); del c[i]["parameters"]; add("no_parameters_key", c)
-        c = _copy(calls); c[i]["id"] = 7; add("extra_call_key", c)
+            c = _copy(calls)
+            c[i]["parameters"] = bad
+            add("params_not_object", c)
+        c = _copy(calls)
+        c[i]["arguments"] = c[i].pop("parameters")
+        add("arguments_key", c)
+        c = _copy(calls)
+        del c[i]["parameters"]
+        add("no_parameters_key", c)
+        c = _copy(calls)
+        c[i]["id"] = 7
+        add("extra_call_key", c)
         for bad_name in (None, 3, ["x"], {"n": 1}, True, ""):
-            c = _copy(calls); c[i]["name"] = bad_name; add("bad_name", c)
-        c = _copy(calls); del c[i]["name"]; add("no_name", c)
+            c = _copy(calls)
+            c[i]["name"] = bad_name
+            add("bad_name", c)
+        c = _copy(calls)
+        del c[i]["name"]
+        add("no_name", c)
     add("all_arguments_key", [{"name": x["name"], "arguments": x["parameters"]} for x in calls])
     if len(calls) > 1:
         add("reordered", list(reversed(_copy(calls))))
@@ -174,7 +207,8 @@ def call_perturbations(gt: str) -> list[tuple[str, str]]:
         ("broken_json", f"{think}\n<tool_call>\n{body[:-1]}\n</tool_call>{tail}"),
         ("trailing_comma", f"{think}\n<tool_call>\n{body[:-2]},}}\n</tool_call>{tail}"),
         ("single_quotes", f"{think}\n<tool_call>\n{body.replace(chr(34), chr(39))}\n</tool_call>{tail}"),
-        ("python_literals", f"{think}\n<tool_call>\n{body.replace('true', 'True').replace('false', 'False')}\n</tool_call>{tail}"),
+        ("python_literals",
+         f"{think}\n<tool_call>\n{body.replace('true', 'True').replace('false', 'False')}\n</tool_call>{tail}"),
         ("blank_line", f"{think}\n<tool_call>\n" + "\n\n".join(lines) + f"\n</tool_call>{tail}"),
         ("crlf", f"{think}\n<tool_call>\n" + "\r\n".join(lines) + f"\n</tool_call>{tail}"),
         ("json_list", f"{think}\n<tool_call>\n[{', '.join(lines)}]\n</tool_call>{tail}"),
@@ -185,7 +219,8 @@ def call_perturbations(gt: str) -> list[tuple[str, str]]:
         ("number_line", f"{think}\n<tool_call>\n42\n</tool_call>{tail}"),
         ("nan_value", f"{think}\n<tool_call>\n" + lines[0].replace("}}", ', "z": NaN}}') + f"\n</tool_call>{tail}"),
         ("deep_nesting", f"{think}\n<tool_call>\n" + "[" * 3000 + "]" * 3000 + f"\n</tool_call>{tail}"),
-        ("indented_json", f"{think}\n<tool_call>\n" + "\n".join(json.dumps(x, indent=2) for x in calls) + f"\n</tool_call>{tail}"),
+        ("indented_json",
+         f"{think}\n<tool_call>\n" + "\n".join(json.dumps(x, indent=2) for x in calls) + f"\n</tool_call>{tail}"),
         ("no_think", f"{block}{tail}"),
         ("no_think_close", f"<think> hmm\n{block}{tail}"),
         ("no_newline_after_think", f"{think}{block}{tail}"),
@@ -194,7 +229,8 @@ def call_perturbations(gt: str) -> list[tuple[str, str]]:
         ("close_before_open", f"{think}\n</tool_call>\n<tool_call>\n{body}{tail}"),
         ("no_newlines_in_block", f"{think}\n<tool_call>{body}</tool_call>{tail}"),
         ("two_blocks", f"{think}\n{block}\n{block}{tail}"),
-        ("second_block_differs", f"{think}\n{block}\n<tool_call>\n{{\"name\": \"x\", \"parameters\": {{}}}}\n</tool_call>{tail}"),
+        ("second_block_differs",
+         f"{think}\n{block}\n<tool_call>\n{{\"name\": \"x\", \"parameters\": {{}}}}\n</tool_call>{tail}"),
         ("extra_response", f"{think}\n{block}{tail}\n<response>Done.</response>"),
         ("added_response", f"{think}\n{block}\n<response>Here you go.</response>"),
         ("response_in_think", f"<think> maybe <response> </think>\n{block}{tail}"),
@@ -226,7 +262,9 @@ def response_perturbations(gt: str) -> list[tuple[str, str]]:
         ("identity", gt),
         ("other_text", f"{think}\n<response> Something else entirely. </response>"),
         ("empty_reply", f"{think}\n<response></response>"),
-        ("added_call", f"{think}\n<tool_call>\n{{\"name\": \"f\", \"parameters\": {{}}}}\n</tool_call>\n<response>{reply}</response>"),
+        ("added_call",
+         f"{think}\n<tool_call>\n{{\"name\": \"f\", \"parameters\": {{}}}}\n</tool_call>\n"
+         f"<response>{reply}</response>"),
         ("call_instead", f"{think}\n<tool_call>\n{{\"name\": \"f\", \"parameters\": {{}}}}\n</tool_call>"),
         ("no_close", f"{think}\n<response>{reply}"),
         ("two_replies", f"{think}\n<response>{reply}</response>\n<response>again</response>"),
@@ -272,7 +310,7 @@ CASES = all_cases()
 @needs_rlla
 def test_real_rows_score_like_rlla_and_each_kind_is_exercised():
     outcomes = set()
-    for kind, response, gt in CASES:
+    for _, response, gt in CASES:
         outcomes.add(assert_parity(response, gt))
     kinds = {k for k, _, _ in CASES}
     assert len(CASES) >= 3000, len(CASES)
@@ -306,7 +344,8 @@ def test_parquet_rows_score_like_rlla():
 TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>", "\n", " ", "{", "}",
           "[", "]", '"', ",", ":", "1", "1.0", "true", "null", '"parameters"', '"arguments"', '"name"', "\r", "\t"]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True) | st.sampled_from(["", "1", "a", "true"]),
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True)
+    | st.sampled_from(["", "1", "a", "true"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "k"]), inner, max_size=3),
     max_leaves=6,
 )
@@ -349,7 +388,8 @@ def test_hypothesis_mutated_calls_score_like_rlla(data):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(gt=st.sampled_from(GTS), edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4))
+@given(gt=st.sampled_from(GTS),
+       edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4))
 @needs_rlla
 def test_hypothesis_text_edits_score_like_rlla(gt, edits):
     text = gt
@@ -451,14 +491,16 @@ def test_per_call_credits_only_exactly_right_calls():
 
 
 def test_dynamic_schedule_moves_the_bounds_linearly_then_stops():
-    expect = {0: (2.0, -2.0, 2.0, -2.0), 75: (1.5, -1.0, 2.5, -2.5), 150: (1.0, -1.0, 3.0, -3.0), 400: (1.0, -1.0, 3.0, -3.0)}
+    expect = {0: (2.0, -2.0, 2.0, -2.0), 75: (1.5, -1.0, 2.5, -2.5), 150: (1.0, -1.0, 3.0, -3.0),
+              400: (1.0, -1.0, 3.0, -3.0)}
     for step, (fmax, fmin, cmax, cmin) in expect.items():
         good = ours(EXACT, GT2, {"global_steps": step}, schedule="dynamic")
         bad = ours("no tags", GT2, {"global_steps": step}, schedule="dynamic")
         assert (good["format"], bad["format"], good["correctness"], bad["correctness"]) == (fmax, fmin, cmax, cmin)
     mid = ours(PARTIAL, GT2, {"global_steps": 75}, schedule="dynamic")["correctness"]
     assert mid == pytest.approx(5.0 * PARTIAL_S - 2.5)
-    assert ours(EXACT, GT2, {"global_steps": 0, "split": "test"}, schedule="dynamic")["format"] == 1.0  # validation: final
+    validation = {"global_steps": 0, "split": "test"}
+    assert ours(EXACT, GT2, validation, schedule="dynamic")["format"] == 1.0  # validation: the final bounds
     with pytest.raises(ConfigError):
         ours(EXACT, GT2, {"split": "train"}, schedule="dynamic")
     assert ours(EXACT, GT2, None, schedule="dynamic", missing_step="warn")["format"] == 2.0  # step 0
@@ -515,6 +557,42 @@ def test_json_ground_truth_chooses_the_toolrl_layout_from_calls_and_answer():
     both = json.dumps({"calls": [{"name": "f", "arguments": {}}], "answer": "Done."})
     text = '<think>t</think>\n<tool_call>\n{"name": "f", "parameters": {}}\n</tool_call>\n<response>Done.</response>'
     assert (ours(text, both)["format"], ours(text, both)["correctness"]) == (1.0, 3.0)
+
+
+NO_CALL_JSON = json.dumps({"calls": [], "answer": "Which city?",
+                           "tools": [{"name": "f", "parameters": {"properties": {"a": {"type": "integer"}}}}]})
+NO_CALL_RESPONSES = {  # output format -> (abstention, a call, broken call syntax)
+    "answer": ("<think>t</think><answer>Which city?</answer>", "<think>t</think><answer>[f(a=1)]</answer>",
+               "<think>t</think><answer>[f(a=1</answer>"),
+    "hermes": ("Which city?", '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>',
+               '<tool_call>\n{"name": "f", "arguments": {"a": 1}\n</tool_call>'),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(NO_CALL_RESPONSES))
+def test_no_call_rule_outside_the_toolrl_format_is_strict_by_default(fmt):
+    """The format term of these formats cannot tell an abstention from a call, so rlla's correctness
+    of 0 for everything would tie them; the strict rule gives a call or broken syntax the minimum."""
+    abstain, call, broken = NO_CALL_RESPONSES[fmt]
+    for rule in ("auto", "strict"):
+        got = [ours(r, NO_CALL_JSON, output_format=fmt, no_call_rule=rule)["correctness"]
+               for r in (abstain, call, broken)]
+        assert got == [0.0, -3.0, -3.0], rule
+    rlla_rule = [ours(r, NO_CALL_JSON, output_format=fmt, no_call_rule="rlla")["correctness"]
+                 for r in (abstain, call, broken)]
+    assert rlla_rule == [0.0, 0.0, 0.0]
+
+
+def test_no_call_rule_in_the_toolrl_format_keeps_rlla_by_default():
+    reply_with_call = ('<think>t</think>\n<response><tool_call>\n{"name": "f", "parameters": {"a": 1}}\n</tool_call>'
+                       '</response>')
+    abstain = "<think>t</think>\n<response>Which city?</response>"
+    assert ours(reply_with_call, NO_CALL_JSON)["score"] == ours(abstain, NO_CALL_JSON)["score"] == 1.0  # rlla's tie
+    strict = ours(reply_with_call, NO_CALL_JSON, no_call_rule="strict")
+    assert (strict["correctness"], strict["score"]) == (-3.0, -2.0)
+    assert ours(abstain, NO_CALL_JSON, no_call_rule="strict")["score"] == 1.0
+    with pytest.raises(ConfigError, match="no_call_rule"):
+        ours(abstain, NO_CALL_JSON, no_call_rule="lenient")
 
 
 @needs_rlla
