@@ -21,10 +21,7 @@ GOAL = 1.05
 CHECK = "import sys, verl; print('toolzero_verl.plugin' in sys.modules)"
 # The plugin's own cost, measured inside one process after a plugin-free `import verl`: far less
 # noisy than the difference of two multi-second process timings on a loaded machine.
-DIRECT = (
-    "import time, verl; t = time.perf_counter(); import toolzero_verl.plugin; "
-    "print(time.perf_counter() - t)"
-)
+DIRECT = "import time, verl; t = time.perf_counter(); import toolzero_verl.plugin; print(time.perf_counter() - t)"
 
 
 def _env(plugins: bool) -> dict[str, str]:
@@ -69,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     med_with, med_without = statistics.median(with_plugin), statistics.median(without)
     ratio = med_with / med_without
     med_direct = statistics.median(direct)
-    print(f"import verl, plugin via entry point  : median {med_with:.3f} s  ({', '.join(f'{t:.2f}' for t in with_plugin)})")
-    print(f"import verl, VERL_USE_EXTERNAL_PLUGINS=none: median {med_without:.3f} s  ({', '.join(f'{t:.2f}' for t in without)})")
+    runs_with = ", ".join(f"{t:.2f}" for t in with_plugin)
+    runs_without = ", ".join(f"{t:.2f}" for t in without)
+    print(f"import verl, plugin via entry point  : median {med_with:.3f} s  ({runs_with})")
+    print(f"import verl, VERL_USE_EXTERNAL_PLUGINS=none: median {med_without:.3f} s  ({runs_without})")
     print(f"ratio {ratio:.3f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
     print(
         f"plugin module alone (in-process, after import verl): median {1000 * med_direct:.1f} ms "

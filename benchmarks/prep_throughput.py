@@ -34,8 +34,20 @@ from toolzero_verl.core.pycalls import render_python_calls  # noqa: E402
 GOAL_RECORDS_PER_S = 10_000
 GOAL_PEAK_RSS_GB = 2.0
 MULTI_TURN_SHARE = 800 / 11_300  # Tool-N1 Table 1: 800 multi-turn of 11,300 ToolACE records
-_VALUE = {"string": "example", "str": "example", "int": 7, "integer": 7, "float": 2.5, "number": 2.5,
-          "boolean": True, "bool": True, "array": ["a"], "list": ["a"], "dict": {"k": "v"}, "object": {"k": "v"}}
+_VALUE = {
+    "string": "example",
+    "str": "example",
+    "int": 7,
+    "integer": 7,
+    "float": 2.5,
+    "number": 2.5,
+    "boolean": True,
+    "bool": True,
+    "array": ["a"],
+    "list": ["a"],
+    "dict": {"k": "v"},
+    "object": {"k": "v"},
+}
 
 
 XLAM_APIS = 3_673  # distinct APIs in xLAM-60k (its paper); tool variants are renamed to about this many
@@ -53,7 +65,14 @@ def synth_xlam(real: list[dict], n: int) -> list[dict]:
         v = (i // len(real)) % variants
         tools = [dict(t, name=f"{t['name']}_v{v}") for t in json.loads(r["tools"])]
         answers = [dict(a, name=f"{a['name']}_v{v}") for a in json.loads(r["answers"])]
-        out.append({"id": i, "query": f"{r['query']} (request {i})", "answers": json.dumps(answers), "tools": json.dumps(tools)})
+        out.append(
+            {
+                "id": i,
+                "query": f"{r['query']} (request {i})",
+                "answers": json.dumps(answers),
+                "tools": json.dumps(tools),
+            }
+        )
     return out
 
 
@@ -66,9 +85,13 @@ def _single_turn(system: str, i: int) -> dict:
             ptype = props[p].get("type") if isinstance(props[p].get("type"), str) else "string"
             args[p] = props[p]["enum"][0] if props[p].get("enum") else _VALUE.get(ptype, "example")
     call = render_python_calls([ToolCall(tool["name"], args)])
-    return {"system": system, "conversations": [
-        {"from": "user", "value": f"Please use {tool['name']} for me (request {i})."},
-        {"from": "assistant", "value": call}]}
+    return {
+        "system": system,
+        "conversations": [
+            {"from": "user", "value": f"Please use {tool['name']} for me (request {i})."},
+            {"from": "assistant", "value": call},
+        ],
+    }
 
 
 def synth_toolace(exact: dict, systems: list[str], n: int) -> list[dict]:
@@ -91,7 +114,9 @@ def main() -> int:
     ap.add_argument("--xlam-records", type=int, default=60_000)
     ap.add_argument("--toolace-records", type=int, default=11_300)
     ap.add_argument("--output-format", default="answer")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported (the machine may be shared)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="timed runs; the best is reported (the machine may be shared)"
+    )
     args = ap.parse_args()
     corpora = Path(args.shared) / "corpora"
     real_xlam = json.loads((corpora / "xlam" / "xlam_sample.json").read_text())
@@ -106,8 +131,21 @@ def main() -> int:
         xlam_path.write_text(json.dumps(synth_xlam(real_xlam, args.xlam_records)))
         toolace_path.write_text(json.dumps(synth_toolace(exact, systems, args.toolace_records)))
         sizes = {p.name: p.stat().st_size for p in (xlam_path, toolace_path)}
-        cmd = [sys.executable, "-m", "data_prep", "--xlam", str(xlam_path), "--toolace", str(toolace_path),
-               "--out", str(tmp_path / "out"), "--output-format", args.output_format, "--no-progress", "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "data_prep",
+            "--xlam",
+            str(xlam_path),
+            "--toolace",
+            str(toolace_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--output-format",
+            args.output_format,
+            "--no-progress",
+            "--quiet",
+        ]
         runs = []
         for _ in range(args.repeat):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)

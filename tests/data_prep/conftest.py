@@ -69,7 +69,9 @@ def real_inputs(corpora: Path, tmp_path_factory) -> dict[str, Path]:
     toolace = d / "toolace_data.json"
     toolace.write_text(json.dumps(exact + derived_toolace_to_raw(derived)))
     hammer = d / "hammer_raw.json"
-    hammer.write_text(json.dumps(hammer_sft_to_raw(json.loads((corpora / "hammer" / "masking_sft_data_example.json").read_text()))))
+    hammer.write_text(
+        json.dumps(hammer_sft_to_raw(json.loads((corpora / "hammer" / "masking_sft_data_example.json").read_text())))
+    )
     return {
         "toolace": toolace,
         "xlam": corpora / "xlam" / "xlam_sample.json",

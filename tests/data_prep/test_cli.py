@@ -16,17 +16,58 @@ SCRIPT = Path(sys.executable).parent / "toolzero-prep"
 
 def test_help_lists_every_option():
     out = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=True).stdout
-    for opt in ("--toolace", "--xlam", "--hammer", "--toolrl", "--out", "--output-format", "--mix", "--test-size",
-                "--seed", "--order", "--max-prompt-tokens", "--tokenizer", "--xlam-required", "--no-coerce",
-                "--toolrl-gt", "--no-progress", "--quiet", "CC-BY-4.0", "Apache-2.0"):
+    for opt in (
+        "--toolace",
+        "--xlam",
+        "--hammer",
+        "--toolrl",
+        "--out",
+        "--output-format",
+        "--mix",
+        "--test-size",
+        "--seed",
+        "--order",
+        "--max-prompt-tokens",
+        "--tokenizer",
+        "--xlam-required",
+        "--no-coerce",
+        "--toolrl-gt",
+        "--no-progress",
+        "--quiet",
+        "CC-BY-4.0",
+        "Apache-2.0",
+    ):
         assert opt in out, opt
 
 
 def test_python_m_real_run(tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "data_prep", "--toolace", str(EXAMPLE_FILES["toolace"]), "--xlam", str(EXAMPLE_FILES["xlam"]),
-           "--hammer", str(EXAMPLE_FILES["hammer"]), "--toolrl", str(EXAMPLE_FILES["toolrl"]), "--out", str(out),
-           "--output-format", "hermes", "--mix", "xlam=10", "--test-size", "4", "--seed", "3", "--order", "difficulty", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "data_prep",
+        "--toolace",
+        str(EXAMPLE_FILES["toolace"]),
+        "--xlam",
+        str(EXAMPLE_FILES["xlam"]),
+        "--hammer",
+        str(EXAMPLE_FILES["hammer"]),
+        "--toolrl",
+        str(EXAMPLE_FILES["toolrl"]),
+        "--out",
+        str(out),
+        "--output-format",
+        "hermes",
+        "--mix",
+        "xlam=10",
+        "--test-size",
+        "4",
+        "--seed",
+        "3",
+        "--order",
+        "difficulty",
+        "--no-progress",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "TOTAL" in res.stdout and "rejected by reason" in res.stdout
@@ -42,11 +83,15 @@ def test_python_m_real_run(tmp_path):
 def test_errors_exit_2(tmp_path):
     res = subprocess.run([str(SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True)
     assert res.returncode == 2 and "at least one input" in res.stderr
-    res = subprocess.run([str(SCRIPT), "--xlam", str(tmp_path / "missing.json"), "--out", str(tmp_path)], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(SCRIPT), "--xlam", str(tmp_path / "missing.json"), "--out", str(tmp_path)], capture_output=True, text=True
+    )
     assert res.returncode == 2 and "no such file" in res.stderr
     bad = tmp_path / "bad.json"
     bad.write_text('{"not": "an array"}')
-    res = subprocess.run([str(SCRIPT), "--xlam", str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(SCRIPT), "--xlam", str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert res.returncode == 2 and "JSON array" in res.stderr and not (tmp_path / "o" / "train.parquet").exists()
 
 

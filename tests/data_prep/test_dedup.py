@@ -11,7 +11,10 @@ def tool(name):
     return {"name": name, "description": "", "parameters": {"type": "object", "properties": {}, "required": []}}
 
 
-def s(query, tools=("a", "b"), calls=(ToolCall("a", {"x": 1}),), source="xlam", sid="1", history=()):
+DEFAULT_CALLS = (ToolCall("a", {"x": 1}),)
+
+
+def s(query, tools=("a", "b"), calls=DEFAULT_CALLS, source="xlam", sid="1", history=()):
     return Sample(source, sid, tuple(history) + (Message("user", query),), tuple(tool(t) for t in tools), calls)
 
 

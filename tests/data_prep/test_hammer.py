@@ -6,9 +6,9 @@ import json
 
 from data_prep import reasons as R
 from data_prep.corpora.hammer import convert_record
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from data_prep.sample import Sample
 from data_prep.validate import validate
-from data_prep.corpora.xlam import NO_CALL_ANSWER
 
 from .conftest import hammer_sft_to_raw
 
@@ -35,7 +35,10 @@ def test_masked_names_round_trip_through_the_answer_format():
     from toolzero_verl.core.calls import ToolCall
     from toolzero_verl.core.formats import get_format
 
-    calls = (ToolCall("3xLKdtEnOKe3n", {"Se.iWY": "France", "fJCr": "Paris"}), ToolCall("_ErVZ.BD4gF96H", {".67xDKY": 40}))
+    calls = (
+        ToolCall("3xLKdtEnOKe3n", {"Se.iWY": "France", "fJCr": "Paris"}),
+        ToolCall("_ErVZ.BD4gF96H", {".67xDKY": 40}),
+    )
     fmt = get_format("answer")
     parsed = fmt.parse(fmt.render(calls, think="t"), ["3xLKdtEnOKe3n", "_ErVZ.BD4gF96H"])
     assert parsed.format_ok and parsed.calls == calls

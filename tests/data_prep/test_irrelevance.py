@@ -10,10 +10,10 @@ import pandas as pd
 
 from data_prep.augmentations import irrelevance as I
 from data_prep.augmentations.config import AugmentationConfig
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from data_prep.pipeline import PrepConfig, run
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from data_prep.corpora.xlam import NO_CALL_ANSWER
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import load_ground_truth
 
@@ -25,7 +25,11 @@ def _letters(name: str) -> str:
 
 
 def _tool(name: str) -> dict:
-    return {"name": name, "description": f"The {name} tool.", "parameters": {"type": "object", "properties": {}, "required": []}}
+    return {
+        "name": name,
+        "description": f"The {name} tool.",
+        "parameters": {"type": "object", "properties": {}, "required": []},
+    }
 
 
 def test_relabel_real_samples(real_samples):
@@ -42,7 +46,9 @@ def test_relabel_real_samples(real_samples):
         names = [_letters(t["name"]) for t in out.tools]
         assert out.tools and not out.calls and out.answer == NO_CALL_ANSWER
         # no remaining tool answers by name: neither the same letters nor one name inside the other
-        assert not any(n == g or (min(len(n), len(g)) >= I.MIN_CONTAINED and (n in g or g in n)) for n in names for g in gold)
+        assert not any(
+            n == g or (min(len(n), len(g)) >= I.MIN_CONTAINED and (n in g or g in n)) for n in names for g in gold
+        )
         assert [t for t in s.tools if t["name"] not in {c.name for c in s.calls}] == list(out.tools)
         assert out.messages == s.messages and out.source == s.source and out.group_id == s.group_id
         assert validate(out).rejected is None and sample_golden_failures(out) == []
@@ -66,14 +72,25 @@ def test_never_empty_and_history_consistent():
     assert I.relabel(Sample("xlam", "1", msgs, (_tool("w"),), (ToolCall("w", {}),))) == I.NO_TOOL_LEFT
     assert I.relabel(Sample("xlam", "1", msgs, (_tool("w"), _tool("n")), ())) == I.NO_CALLS
     hist = msgs + (Message("assistant", "", (ToolCall("w", {}),)), Message("tool", "[]"), Message("user", "Again?"))
-    assert I.relabel(Sample("toolace", "1:3", hist, (_tool("w"), _tool("n")), (ToolCall("w", {}),))) == I.HISTORY_CALLS_GOLD
+    assert (
+        I.relabel(Sample("toolace", "1:3", hist, (_tool("w"), _tool("n")), (ToolCall("w", {}),)))
+        == I.HISTORY_CALLS_GOLD
+    )
 
 
 def test_pipeline_counts_irrelevance_rows(tmp_path):
     """--irrelevance-rate on the bundled xLAM and Hammer examples: the rows written match the report,
     the Hammer no-call convention is kept, and the test split is untouched."""
-    report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), hammer=str(EXAMPLE_FILES["hammer"]),
-                            progress=False, test_size=0.2, augmentations=AugmentationConfig(irrelevance_rate=0.6)))
+    report = run(
+        PrepConfig(
+            out=str(tmp_path),
+            xlam=str(EXAMPLE_FILES["xlam"]),
+            hammer=str(EXAMPLE_FILES["hammer"]),
+            progress=False,
+            test_size=0.2,
+            augmentations=AugmentationConfig(irrelevance_rate=0.6),
+        )
+    )
     saved = json.loads((tmp_path / "report.json").read_text())
     train = pd.read_parquet(tmp_path / "train.parquet").to_dict("records")
     test = pd.read_parquet(tmp_path / "test.parquet").to_dict("records")

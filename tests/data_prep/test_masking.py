@@ -11,8 +11,16 @@ import re
 import pytest
 
 from data_prep.augmentations import masking
-from data_prep.augmentations.masking import (HAMMER_ALPHABET, HAMMER_FUNCTION_LENGTH, HAMMER_PARAM_LENGTH, UnmaskableSample,
-                               apply_renaming, distinctive, hammer_renaming, tool_zero_renaming)
+from data_prep.augmentations.masking import (
+    HAMMER_ALPHABET,
+    HAMMER_FUNCTION_LENGTH,
+    HAMMER_PARAM_LENGTH,
+    UnmaskableSample,
+    apply_renaming,
+    distinctive,
+    hammer_renaming,
+    tool_zero_renaming,
+)
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
 from toolzero_verl.core.calls import ToolCall
@@ -84,7 +92,9 @@ def leaks(original: Sample, masked: Sample) -> list[str]:
 
 
 def _descriptions(sample: Sample) -> list:
-    return [(t["description"], [p.get("description") for p in t["parameters"]["properties"].values()]) for t in sample.tools]
+    return [
+        (t["description"], [p.get("description") for p in t["parameters"]["properties"].values()]) for t in sample.tools
+    ]
 
 
 def test_tool_zero_masking_on_real_samples(real_samples):
@@ -94,7 +104,9 @@ def test_tool_zero_masking_on_real_samples(real_samples):
         m = apply_renaming(s, tool_zero_renaming(s))
         assert [t["name"] for t in m.tools] == [f"func_{i}" for i in range(1, len(s.tools) + 1)]
         for t in m.tools:
-            assert list(t["parameters"]["properties"]) == [f"param_{j}" for j in range(1, len(t["parameters"]["properties"]) + 1)]
+            assert list(t["parameters"]["properties"]) == [
+                f"param_{j}" for j in range(1, len(t["parameters"]["properties"]) + 1)
+            ]
         assert _descriptions(m) == _descriptions(s)  # descriptions stay
         # the gold calls keep their values and argument order, under the new names
         assert [list(c.arguments.values()) for c in m.calls] == [list(c.arguments.values()) for c in s.calls]
@@ -112,8 +124,11 @@ def test_tool_zero_masking_on_real_samples(real_samples):
 
 def test_history_and_tool_results_are_renamed(real_samples):
     """The exact ToolACE record: earlier calls and the JSON tool results name the new functions."""
-    s = next(x for x in real_samples if x.source == "toolace" and x.source_id.startswith("0:")
-             and any(m.role == "tool" for m in x.messages))
+    s = next(
+        x
+        for x in real_samples
+        if x.source == "toolace" and x.source_id.startswith("0:") and any(m.role == "tool" for m in x.messages)
+    )
     m = apply_renaming(s, tool_zero_renaming(s))
     history = [c.name for msg in m.messages for c in msg.calls]
     assert history and all(re.fullmatch(r"func_\d+", n) for n in history)
@@ -125,15 +140,29 @@ def test_history_and_tool_results_are_renamed(real_samples):
 
 
 def test_free_text_rules():
-    tools = ({"name": "search", "description": "Search the web.", "parameters": {"type": "object", "properties": {
-                 "query": {"type": "string"}}, "required": ["query"]}},
-             {"name": "get_job_status", "description": "Status of a job.", "parameters": {"type": "object", "properties": {
-                 "job_id": {"type": "string"}}, "required": ["job_id"]}})
-    s = Sample("toolace", "0:3", (
-        Message("user", "Please search for the status of my job via get_job_status."),
-        Message("assistant", 'Your request lacks the required "job_id" parameter; "search" cannot help either.'),
-        Message("user", "It is J-77."),
-    ), tools, (ToolCall("get_job_status", {"job_id": "J-77"}),))
+    tools = (
+        {
+            "name": "search",
+            "description": "Search the web.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        },
+        {
+            "name": "get_job_status",
+            "description": "Status of a job.",
+            "parameters": {"type": "object", "properties": {"job_id": {"type": "string"}}, "required": ["job_id"]},
+        },
+    )
+    s = Sample(
+        "toolace",
+        "0:3",
+        (
+            Message("user", "Please search for the status of my job via get_job_status."),
+            Message("assistant", 'Your request lacks the required "job_id" parameter; "search" cannot help either.'),
+            Message("user", "It is J-77."),
+        ),
+        tools,
+        (ToolCall("get_job_status", {"job_id": "J-77"}),),
+    )
     m = apply_renaming(s, tool_zero_renaming(s))
     # a plain word is never rewritten; a distinctive name is; quoted names are
     assert m.messages[0].content == "Please search for the status of my job via func_2."
@@ -144,8 +173,13 @@ def test_free_text_rules():
 def test_renaming_is_one_pass():
     """Names that look like the new ones cannot be renamed twice (func_2 -> func_1 -> ...)."""
     tool = lambda n: {"name": n, "description": n, "parameters": {"type": "object", "properties": {}, "required": []}}  # noqa: E731
-    s = Sample("xlam", "1", (Message("user", "Call func_1 then func_2."),), (tool("func_2"), tool("func_1")),
-               (ToolCall("func_1", {}), ToolCall("func_2", {})))
+    s = Sample(
+        "xlam",
+        "1",
+        (Message("user", "Call func_1 then func_2."),),
+        (tool("func_2"), tool("func_1")),
+        (ToolCall("func_1", {}), ToolCall("func_2", {})),
+    )
     m = apply_renaming(s, tool_zero_renaming(s))
     assert m.messages[0].content == "Call func_2 then func_1."
     assert m.calls == (ToolCall("func_2", {}), ToolCall("func_1", {}))
@@ -153,8 +187,13 @@ def test_renaming_is_one_pass():
 
 def test_unknown_history_function_is_not_masked():
     tool = {"name": "f_one", "description": "", "parameters": {"type": "object", "properties": {}, "required": []}}
-    s = Sample("toolace", "0:2", (Message("user", "q"), Message("assistant", "", (ToolCall("other_tool", {}),)),
-                                  Message("user", "again")), (tool,), (ToolCall("f_one", {}),))
+    s = Sample(
+        "toolace",
+        "0:2",
+        (Message("user", "q"), Message("assistant", "", (ToolCall("other_tool", {}),)), Message("user", "again")),
+        (tool,),
+        (ToolCall("f_one", {}),),
+    )
     with pytest.raises(UnmaskableSample, match=masking.HISTORY_UNKNOWN_FUNCTION):
         tool_zero_renaming(s)
 
@@ -165,7 +204,7 @@ def test_hammer_masking_on_real_samples(real_samples):
     for i, s in enumerate(samples):
         r = hammer_renaming(s, random.Random(i))
         m = apply_renaming(s, r)
-        for old, new in r.functions.items():
+        for new in r.functions.values():
             assert set(new) <= name_chars and HAMMER_FUNCTION_LENGTH[0] <= len(new) <= HAMMER_FUNCTION_LENGTH[1]
         for mapping in r.params.values():
             assert all(HAMMER_PARAM_LENGTH[0] <= len(n) <= HAMMER_PARAM_LENGTH[1] for n in mapping.values())
@@ -192,14 +231,26 @@ def test_hammer_masking_is_deterministic_and_partial(real_samples):
 def test_hammer_default_perturbation():
     """A gold value equal to its default is replaced consistently (schema default, descriptions, gold,
     query), as Hammer does; a boolean default is left alone (Hammer's bool->float quirk is a type error)."""
-    tool = {"name": "find_hotels", "description": "Hotels in a city (default Paris).", "parameters": {
-        "type": "object", "properties": {
-            "city": {"type": "string", "description": "City, default Paris.", "default": "Paris"},
-            "rooms": {"type": "integer", "description": "Rooms.", "default": 1},
-            "pets": {"type": "boolean", "description": "Pets allowed.", "default": False}},
-        "required": []}}
-    s = Sample("xlam", "5", (Message("user", "Find 1 room in paris without pets."),), (tool,),
-               (ToolCall("find_hotels", {"city": "Paris", "rooms": 1, "pets": False}),))
+    tool = {
+        "name": "find_hotels",
+        "description": "Hotels in a city (default Paris).",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City, default Paris.", "default": "Paris"},
+                "rooms": {"type": "integer", "description": "Rooms.", "default": 1},
+                "pets": {"type": "boolean", "description": "Pets allowed.", "default": False},
+            },
+            "required": [],
+        },
+    }
+    s = Sample(
+        "xlam",
+        "5",
+        (Message("user", "Find 1 room in paris without pets."),),
+        (tool,),
+        (ToolCall("find_hotels", {"city": "Paris", "rooms": 1, "pets": False}),),
+    )
     r = hammer_renaming(s, random.Random(3))
     m = apply_renaming(s, r)
     new_city, new_rooms = r.values[("find_hotels", "city")][1], r.values[("find_hotels", "rooms")][1]
@@ -219,7 +270,16 @@ def test_hammer_default_perturbation():
 
 def test_ambiguous_default_is_not_perturbed():
     """A default value that occurs twice in the query could not be rewritten consistently."""
-    tool = {"name": "f_x", "description": "", "parameters": {"type": "object", "properties": {
-        "a": {"type": "integer", "default": 2}, "b": {"type": "integer"}}, "required": ["b"]}}
-    s = Sample("xlam", "6", (Message("user", "Use 2 and then 2 again."),), (tool,), (ToolCall("f_x", {"a": 2, "b": 2}),))
+    tool = {
+        "name": "f_x",
+        "description": "",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "integer", "default": 2}, "b": {"type": "integer"}},
+            "required": ["b"],
+        },
+    }
+    s = Sample(
+        "xlam", "6", (Message("user", "Use 2 and then 2 again."),), (tool,), (ToolCall("f_x", {"a": 2, "b": 2}),)
+    )
     assert hammer_renaming(s, random.Random(0)).values == {}

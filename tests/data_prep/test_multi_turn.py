@@ -11,9 +11,9 @@ from collections import Counter
 
 from data_prep.augmentations import multi_turn as A
 from data_prep.augmentations.irrelevance import answers_by_name
+from data_prep.corpora.xlam import NO_CALL_ANSWER
 from data_prep.sample import Message, Sample
 from data_prep.validate import validate
-from data_prep.corpora.xlam import NO_CALL_ANSWER
 from toolzero_verl.core.calls import ToolCall, call_key
 
 from .conftest import sample_golden_failures
@@ -108,7 +108,7 @@ def test_reintroduce_real_samples(real_samples):
         assert first.calls == () and first.answer == NO_CALL_ANSWER and first.messages == s.messages
         assert not gold & set(first.tool_names) and not any(answers_by_name(t, gold) for t in first.tool_names)
         assert second.tools == s.tools and second.calls == s.calls
-        assert second.messages[:len(s.messages)] == s.messages
+        assert second.messages[: len(s.messages)] == s.messages
         assert second.messages[len(s.messages)] == Message("assistant", NO_CALL_ANSWER)
         note = second.messages[-1]
         assert note.role == "user" and all(f'"{n}"' in note.content for n in gold)
@@ -129,9 +129,13 @@ def test_correct_real_samples(real_samples):
         made = out.messages[-2].calls
         results = json.loads(out.messages[-1].content)
         assert out.messages[:-2] == s.messages and out.messages[-1].role == "tool"
-        assert [(r["name"], r["arguments"]) for r in results] == [(c.name, json.loads(json.dumps(c.arguments))) for c in made]
+        assert [(r["name"], r["arguments"]) for r in results] == [
+            (c.name, json.loads(json.dumps(c.arguments))) for c in made
+        ]
         # the target is exactly the gold calls the history lacks or got wrong
-        assert Counter(call_key(c) for c in s.calls) - Counter(call_key(c) for c in made) == Counter(call_key(c) for c in out.calls)
+        assert Counter(call_key(c) for c in s.calls) - Counter(call_key(c) for c in made) == Counter(
+            call_key(c) for c in out.calls
+        )
         assert len(out.calls) == 1
         if kind == "call":
             assert len(made) == len(s.calls) - 1

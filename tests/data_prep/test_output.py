@@ -15,9 +15,20 @@ from toolzero_verl.core.calls import ToolCall
 
 
 def rows(n):
-    tool = {"name": "f", "description": "", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": []}}
-    return [build_row(Sample("xlam", str(i), (Message("user", f"q{i}"),), (tool,), (ToolCall("f", {"a": i}),)), "answer", "train", i)
-            for i in range(n)]
+    tool = {
+        "name": "f",
+        "description": "",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": []},
+    }
+    return [
+        build_row(
+            Sample("xlam", str(i), (Message("user", f"q{i}"),), (tool,), (ToolCall("f", {"a": i}),)),
+            "answer",
+            "train",
+            i,
+        )
+        for i in range(n)
+    ]
 
 
 def test_writes_schema_and_replaces(tmp_path, monkeypatch):

@@ -35,7 +35,10 @@ def test_real_samples_reconcile(real_run, real_inputs):
     saved = json.loads((out / "report.json").read_text())
     for source, stats in saved["sources"].items():
         assert stats["reconciled"], source
-        assert stats["read"] == stats["written"]["total"] + stats["rejected_total"] + stats["deduplicated"] + stats["not_selected"]
+        assert (
+            stats["read"]
+            == stats["written"]["total"] + stats["rejected_total"] + stats["deduplicated"] + stats["not_selected"]
+        )
         assert set(stats["rejected"]) <= R.REASONS
     # records counted = records in the input files
     for source, path in real_inputs.items():
@@ -62,10 +65,15 @@ def test_real_samples_convert(real_run):
     all_rows = rows(out, "train") + rows(out, "test")
     exact = [r for r in all_rows if r["data_source"] == "toolace" and r["extra_info"]["group_id"] == "toolace:0"]
     assert len(exact) == 5
-    calls = sorted(json.dumps(load_ground_truth(r["reward_model"]["ground_truth"]).calls[0].to_dict())
-                   for r in exact if r["extra_info"]["n_calls"])
-    assert calls == [json.dumps({"name": "Get Manager Placeholder Image", "arguments": {"sport": "football"}}),
-                     json.dumps({"name": "GetCompetitions", "arguments": {}})]
+    calls = sorted(
+        json.dumps(load_ground_truth(r["reward_model"]["ground_truth"]).calls[0].to_dict())
+        for r in exact
+        if r["extra_info"]["n_calls"]
+    )
+    assert calls == [
+        json.dumps({"name": "Get Manager Placeholder Image", "arguments": {"sport": "football"}}),
+        json.dumps({"name": "GetCompetitions", "arguments": {}}),
+    ]
     # xLAM: id 51595 gives a string IMDB id for an int parameter (upstream error) -> type_mismatch.
     assert src["xlam"].rejected[R.TYPE_MISMATCH] >= 1
     assert src["xlam"].written_total >= 12
@@ -98,22 +106,37 @@ def test_real_toolace_structure(real_run, real_inputs):
             if t["from"] != "assistant":
                 assert m["content"] == t["value"]
         gt = load_ground_truth(r["reward_model"]["ground_truth"])
-        assert [t["name"] for t in gt.tools] == [t["name"] for t in json.loads(
-            rec["system"].split("invoke:\n", 1)[1].rsplit(". \nShould", 1)[0])]
+        assert [t["name"] for t in gt.tools] == [
+            t["name"] for t in json.loads(rec["system"].split("invoke:\n", 1)[1].rsplit(". \nShould", 1)[0])
+        ]
 
 
 @pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
 def test_examples_every_format(tmp_path, fmt):
-    report = run(PrepConfig(out=str(tmp_path), output_format=fmt, progress=False, test_size=0.2,
-                            **{k: str(v) for k, v in EXAMPLE_FILES.items()}))
+    report = run(
+        PrepConfig(
+            out=str(tmp_path),
+            output_format=fmt,
+            progress=False,
+            test_size=0.2,
+            **{k: str(v) for k, v in EXAMPLE_FILES.items()},
+        )
+    )
     report.check()
     all_rows = rows(tmp_path, "train") + rows(tmp_path, "test")
     assert {r["data_source"] for r in all_rows} == {"toolace", "xlam", "hammer", "toolrl"}
     assert all(r["extra_info"]["output_format"] == fmt for r in all_rows)
     assert [f for r in all_rows if (f := golden_failures(r))] == []
     # the bundled examples exercise these rejections and one duplicate on purpose
-    assert report.totals().rejected == Counter({R.UNKNOWN_FUNCTION: 1, R.DUPLICATE_TOOL_NAME: 1, R.TYPE_MISMATCH: 1,
-                                                R.EMPTY_TOOLS: 1, R.UNEXPECTED_ARGUMENT: 1})
+    assert report.totals().rejected == Counter(
+        {
+            R.UNKNOWN_FUNCTION: 1,
+            R.DUPLICATE_TOOL_NAME: 1,
+            R.TYPE_MISMATCH: 1,
+            R.EMPTY_TOOLS: 1,
+            R.UNEXPECTED_ARGUMENT: 1,
+        }
+    )
     assert report.sources["xlam"].deduplicated == 1
 
 
@@ -130,10 +153,16 @@ def _xlam_rec(i, query, answers, tools):
 
 
 def test_duplicates_across_corpora(tmp_path):
-    tool = {"name": "find_hotel", "description": "Find hotels.", "parameters": {"city": {"type": "str", "description": "City."}}}
+    tool = {
+        "name": "find_hotel",
+        "description": "Find hotels.",
+        "parameters": {"city": {"type": "str", "description": "City."}},
+    }
     call = [{"name": "find_hotel", "arguments": {"city": "Rome"}}]
-    xlam = [_xlam_rec(1, "Find a hotel in Rome.", call, [tool]), _xlam_rec(2, "Find a hotel in Milan.",
-            [{"name": "find_hotel", "arguments": {"city": "Milan"}}], [tool])]
+    xlam = [
+        _xlam_rec(1, "Find a hotel in Rome.", call, [tool]),
+        _xlam_rec(2, "Find a hotel in Milan.", [{"name": "find_hotel", "arguments": {"city": "Milan"}}], [tool]),
+    ]
     hammer = [
         {"query": "find a hotel  in rome.", "answers": json.dumps(call), "tools": json.dumps([tool])},  # same label
         {"query": "Find a hotel in Milan.", "answers": "[]", "tools": json.dumps([tool])},  # conflicting label
@@ -141,20 +170,37 @@ def test_duplicates_across_corpora(tmp_path):
     ]
     (tmp_path / "x.json").write_text(json.dumps(xlam))
     (tmp_path / "h.json").write_text(json.dumps(hammer))
-    report = run(PrepConfig(out=str(tmp_path / "out"), xlam=str(tmp_path / "x.json"), hammer=str(tmp_path / "h.json"),
-                            progress=False, test_size=0.5))
+    report = run(
+        PrepConfig(
+            out=str(tmp_path / "out"),
+            xlam=str(tmp_path / "x.json"),
+            hammer=str(tmp_path / "h.json"),
+            progress=False,
+            test_size=0.5,
+        )
+    )
     h = report.sources["hammer"]
     assert (h.deduplicated, h.conflicts, h.rejected[R.EMPTY_TOOLS], h.written_total) == (2, 1, 1, 0)
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert saved["conflict_examples"] == [{"source": "hammer", "source_id": "1", "kept_source": "xlam",
-                                           "kept_source_id": "2", "conflict": True}]
+    assert saved["conflict_examples"] == [
+        {"source": "hammer", "source_id": "1", "kept_source": "xlam", "kept_source_id": "2", "conflict": True}
+    ]
 
 
 def test_mix_preset_counts_not_selected(tmp_path):
-    xlam = [_xlam_rec(i, f"Weather number {i}?", [{"name": "w", "arguments": {}}],
-                      [{"name": "w", "description": "", "parameters": {}}]) for i in range(30)]
+    xlam = [
+        _xlam_rec(
+            i,
+            f"Weather number {i}?",
+            [{"name": "w", "arguments": {}}],
+            [{"name": "w", "description": "", "parameters": {}}],
+        )
+        for i in range(30)
+    ]
     (tmp_path / "x.json").write_text(json.dumps(xlam))
-    report = run(PrepConfig(out=str(tmp_path / "o"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2))
+    report = run(
+        PrepConfig(out=str(tmp_path / "o"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2)
+    )
     s = report.sources["xlam"]
     assert (s.read, s.written_total, s.not_selected, s.written["test"]) == (30, 12, 18, 2)
     run(PrepConfig(out=str(tmp_path / "p"), xlam=str(tmp_path / "x.json"), mix="xlam=12", progress=False, test_size=2))
@@ -163,8 +209,15 @@ def test_mix_preset_counts_not_selected(tmp_path):
 
 
 def test_difficulty_order(tmp_path):
-    run(PrepConfig(out=str(tmp_path), order="difficulty", progress=False, test_size=0,
-                   **{k: str(v) for k, v in EXAMPLE_FILES.items()}))
+    run(
+        PrepConfig(
+            out=str(tmp_path),
+            order="difficulty",
+            progress=False,
+            test_size=0,
+            **{k: str(v) for k, v in EXAMPLE_FILES.items()},
+        )
+    )
     diffs = [r["extra_info"]["difficulty"] for r in rows(tmp_path, "train")]
     assert diffs == sorted(diffs) and len(set(diffs)) > 3
     assert [r["extra_info"]["index"] for r in rows(tmp_path, "train")] == list(range(len(diffs)))
@@ -172,8 +225,15 @@ def test_difficulty_order(tmp_path):
 
 @pytest.mark.verl  # a transformers tokenizer
 def test_prompt_length_filter(tmp_path, tiny_tokenizer):
-    report = run(PrepConfig(out=str(tmp_path), xlam=str(EXAMPLE_FILES["xlam"]), progress=False,
-                            max_prompt_tokens=600, tokenizer=str(tiny_tokenizer)))
+    report = run(
+        PrepConfig(
+            out=str(tmp_path),
+            xlam=str(EXAMPLE_FILES["xlam"]),
+            progress=False,
+            max_prompt_tokens=600,
+            tokenizer=str(tiny_tokenizer),
+        )
+    )
     s = report.sources["xlam"]
     assert 0 < s.rejected[R.PROMPT_TOO_LONG] < s.read
     report.check()
@@ -185,7 +245,9 @@ def test_toolrl_raw_keeps_every_released_row(tmp_path, real_inputs):
     from toolzero_verl import compute_score
     from toolzero_verl.core.formats import get_format
 
-    report = run(PrepConfig(out=str(tmp_path), toolrl=str(real_inputs["toolrl"]), toolrl_gt="raw", progress=False, test_size=0))
+    report = run(
+        PrepConfig(out=str(tmp_path), toolrl=str(real_inputs["toolrl"]), toolrl_gt="raw", progress=False, test_size=0)
+    )
     assert report.sources["toolrl"].written_total == 80
     for r in rows(tmp_path, "train"):
         gt = r["reward_model"]["ground_truth"]
@@ -196,7 +258,9 @@ def test_toolrl_raw_keeps_every_released_row(tmp_path, real_inputs):
 
 
 def test_toolrl_raw_ground_truth(tmp_path):
-    run(PrepConfig(out=str(tmp_path), toolrl=str(EXAMPLE_FILES["toolrl"]), toolrl_gt="raw", progress=False, test_size=0))
+    run(
+        PrepConfig(out=str(tmp_path), toolrl=str(EXAMPLE_FILES["toolrl"]), toolrl_gt="raw", progress=False, test_size=0)
+    )
     raw = {str(i): r["output"] for i, r in enumerate(iter_json_array(EXAMPLE_FILES["toolrl"]))}
     for r in rows(tmp_path, "train"):
         gt = r["reward_model"]["ground_truth"]

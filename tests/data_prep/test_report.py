@@ -17,7 +17,10 @@ def test_reconciles_and_tabulates():
     r.add_rejection("toolace", "1:1", "empty_answer", "")
     r.check()
     d = r.to_dict()
-    assert d["sources"]["toolace"]["reconciled"] and d["total"]["rejected"] == {"empty_answer": 1, "unknown_function": 1}
+    assert d["sources"]["toolace"]["reconciled"] and d["total"]["rejected"] == {
+        "empty_answer": 1,
+        "unknown_function": 1,
+    }
     assert len(d["rejection_examples"]["unknown_function"][0]["detail"]) == 200
     table = r.table()
     assert "toolace" in table and "TOTAL" in table and "unknown_function=1" in table

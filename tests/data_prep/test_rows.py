@@ -16,19 +16,32 @@ from toolzero_verl.core.ground_truth import load_ground_truth
 
 from .conftest import EXAMPLE_FILES
 
-TOOL = {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {
-    "city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}}, "required": ["city"]}}
+TOOL = {
+    "name": "get_weather",
+    "description": "Weather",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}},
+        "required": ["city"],
+    },
+}
 
 
 def test_row_layout_and_ground_truth():
-    s = Sample("xlam", "5", (Message("user", "Weather in Paris?"),), (TOOL,), (ToolCall("get_weather", {"city": "Paris"}),))
+    s = Sample(
+        "xlam", "5", (Message("user", "Weather in Paris?"),), (TOOL,), (ToolCall("get_weather", {"city": "Paris"}),)
+    )
     row = build_row(s, "hermes", "test", 3, 1.5)
     assert set(row) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
     assert row["data_source"] == "xlam" and row["ability"] == "tool_call"
     assert row["reward_model"]["style"] == "rule"
     gt = json.loads(row["reward_model"]["ground_truth"])
-    assert gt == {"calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}], "tools": [TOOL],
-                  "possible_answers": [{"get_weather": {"city": ["Paris"], "unit": ["", "celsius"]}}], "answer": None}
+    assert gt == {
+        "calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+        "tools": [TOOL],
+        "possible_answers": [{"get_weather": {"city": ["Paris"], "unit": ["", "celsius"]}}],
+        "answer": None,
+    }
     assert load_ground_truth(row["reward_model"]["ground_truth"]).calls == s.calls
     system = row["prompt"][0]
     assert system["role"] == "system" and json.dumps(TOOL) in system["content"]
@@ -36,15 +49,32 @@ def test_row_layout_and_ground_truth():
     assert "Example" not in system["content"]  # no few-shot
     assert row["prompt"][1] == {"role": "user", "content": "Weather in Paris?"}
     ei = row["extra_info"]
-    assert (ei["split"], ei["index"], ei["source"], ei["source_id"], ei["n_calls"], ei["difficulty"]) == ("test", 3, "xlam", "5", 1, 1.5)
+    assert (ei["split"], ei["index"], ei["source"], ei["source_id"], ei["n_calls"], ei["difficulty"]) == (
+        "test",
+        3,
+        "xlam",
+        "5",
+        1,
+        1.5,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["answer", "hermes", "toolrl"])
 def test_history_rendered_in_the_output_format(fmt):
     prior = ToolCall("get_weather", {"city": "Rome"})
-    s = Sample("toolace", "0:3", (Message("user", "Rome?"), Message("assistant", "", (prior,)), Message("tool", '[{"t": 20}]'),
-                                  Message("assistant", "It is 20C."), Message("user", "Paris?")), (TOOL,),
-               (ToolCall("get_weather", {"city": "Paris"}),))
+    s = Sample(
+        "toolace",
+        "0:3",
+        (
+            Message("user", "Rome?"),
+            Message("assistant", "", (prior,)),
+            Message("tool", '[{"t": 20}]'),
+            Message("assistant", "It is 20C."),
+            Message("user", "Paris?"),
+        ),
+        (TOOL,),
+        (ToolCall("get_weather", {"city": "Paris"}),),
+    )
     row = build_row(s, fmt)
     assert [m["role"] for m in row["prompt"]] == ["system", "user", "assistant", "tool", "assistant", "user"]
     f = get_format(fmt)
@@ -60,16 +90,30 @@ def test_rlhf_dataset_loads_every_row(tmp_path, tiny_tokenizer, fmt):
     from transformers import AutoTokenizer
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
-    run(PrepConfig(out=str(tmp_path), output_format=fmt, progress=False, test_size=0.2,
-                   **{k: str(v) for k, v in EXAMPLE_FILES.items()}))
+    run(
+        PrepConfig(
+            out=str(tmp_path),
+            output_format=fmt,
+            progress=False,
+            test_size=0.2,
+            **{k: str(v) for k, v in EXAMPLE_FILES.items()},
+        )
+    )
     tok = AutoTokenizer.from_pretrained(str(tiny_tokenizer))
     for split in ("train", "test"):
         path = tmp_path / f"{split}.parquet"
         import pandas as pd
 
         expected = pd.read_parquet(path)
-        cfg = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 1_000_000, "filter_overlong_prompts": True,
-                                "filter_overlong_prompts_workers": 1, "cache_dir": str(tmp_path / "cache")})
+        cfg = OmegaConf.create(
+            {
+                "prompt_key": "prompt",
+                "max_prompt_length": 1_000_000,
+                "filter_overlong_prompts": True,
+                "filter_overlong_prompts_workers": 1,
+                "cache_dir": str(tmp_path / "cache"),
+            }
+        )
         ds = RLHFDataset(str(path), tok, cfg)
         assert len(ds) == len(expected) > 0  # the overlong filter templated every row and kept it
         for i in range(len(ds)):
@@ -91,8 +135,16 @@ def test_ground_truth_json_equals_plain_dumps():
     for calls in ((ToolCall("get_weather", {"city": "Paris"}),), (tricky,), ()):
         s = Sample("xlam", "1", (Message("user", "q"),), (TOOL,), calls, None if calls else "no")
         assert ground_truth_json(s) == json.dumps(ground_truth(s), ensure_ascii=False)
-    tools_named_like_marker = dict(TOOL, parameters={"type": "object", "properties": {"tools": {"type": "string"}}, "required": []})
-    s = Sample("xlam", "2", (Message("user", "q"),), (tools_named_like_marker,), (ToolCall("get_weather", {"tools": "\x00tools\x00"}),))
+    tools_named_like_marker = dict(
+        TOOL, parameters={"type": "object", "properties": {"tools": {"type": "string"}}, "required": []}
+    )
+    s = Sample(
+        "xlam",
+        "2",
+        (Message("user", "q"),),
+        (tools_named_like_marker,),
+        (ToolCall("get_weather", {"tools": "\x00tools\x00"}),),
+    )
     assert json.loads(ground_truth_json(s)) == json.loads(json.dumps(ground_truth(s)))
     assert ground_truth_json(s) == json.dumps(ground_truth(s), ensure_ascii=False)
 
@@ -101,10 +153,22 @@ def test_table_builder_matches_row_dicts():
     from data_prep.output import to_tables
     from data_prep.tables import TableBuilder
 
-    samples = [Sample("xlam", str(i), (Message("user", f"q{i}"), Message("assistant", "", (ToolCall("get_weather", {"city": "X"}),)),
-                                       Message("tool", "{}"), Message("user", "again")), (TOOL,),
-                      (ToolCall("get_weather", {"city": "Paris"}),) if i % 2 else (), None if i % 2 else "text")
-               for i in range(9)]
+    samples = [
+        Sample(
+            "xlam",
+            str(i),
+            (
+                Message("user", f"q{i}"),
+                Message("assistant", "", (ToolCall("get_weather", {"city": "X"}),)),
+                Message("tool", "{}"),
+                Message("user", "again"),
+            ),
+            (TOOL,),
+            (ToolCall("get_weather", {"city": "Paris"}),) if i % 2 else (),
+            None if i % 2 else "text",
+        )
+        for i in range(9)
+    ]
     b = TableBuilder("toolrl", "test")
     for i, s in enumerate(samples):
         b.add(s, i / 2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from data_prep import reasons as R
-from data_prep.sample import Rejected, Sample
 from data_prep.corpora.toolrl import convert_record, parse_dialogue
+from data_prep.sample import Rejected, Sample
 
 
 def test_all_80_rows_convert(corpora):
@@ -27,14 +27,22 @@ def test_all_80_rows_convert(corpora):
 
 
 def test_dialogue_merges_call_and_response():
-    msgs = parse_dialogue("**Dialogue Records History**\n<user> hi </user>\n\n<think> t </think>\n<tool_call>\n"
-                          '{"name": "f", "parameters": {"a": 1}}\n</tool_call>\n<response> done </response>\n\n<user> ok </user>')
-    assert [(m.role, m.content, len(m.calls)) for m in msgs] == [("user", "hi", 0), ("assistant", "done", 1), ("user", "ok", 0)]
+    msgs = parse_dialogue(
+        "**Dialogue Records History**\n<user> hi </user>\n\n<think> t </think>\n<tool_call>\n"
+        '{"name": "f", "parameters": {"a": 1}}\n</tool_call>\n<response> done </response>\n\n<user> ok </user>'
+    )
+    assert [(m.role, m.content, len(m.calls)) for m in msgs] == [
+        ("user", "hi", 0),
+        ("assistant", "done", 1),
+        ("user", "ok", 0),
+    ]
 
 
 def test_malformed():
     assert convert_record({"instruction": 1, "input": "", "output": ""}, 0).reason == R.MALFORMED_RECORD
     assert convert_record({"instruction": "no tools", "input": "", "output": ""}, 0).reason == R.TOOLS_UNPARSEABLE
     instr = "**Available Tools**\n1. Name: f\nDescription: d\nParameters: {}\n\n**Steps for Each Turn**"
-    bad = convert_record({"instruction": instr, "input": "<user> q </user>", "output": "<tool_call>\n{nope}\n</tool_call>"}, 0)
+    bad = convert_record(
+        {"instruction": instr, "input": "<user> q </user>", "output": "<tool_call>\n{nope}\n</tool_call>"}, 0
+    )
     assert isinstance(bad, Rejected) and bad.reason == R.UNPARSEABLE_CALL

@@ -53,14 +53,14 @@ def test_nullable():
 @pytest.mark.parametrize(
     "value, stype, expected",
     [
-        ("10", "integer", (10, True)),        # xLAM: string numbers
+        ("10", "integer", (10, True)),  # xLAM: string numbers
         (3633, "integer", (3633, True)),
-        (1.2, "integer", (None, False)),      # xLAM id 41496: nonsense default is dropped
+        (1.2, "integer", (None, False)),  # xLAM id 41496: nonsense default is dropped
         ("49.2803703", "integer", (None, False)),
         ("false", "boolean", (False, True)),  # string booleans
         (True, "boolean", (True, True)),
-        (10, "array", (None, False)),         # xLAM id 32273
-        ("", "string", (None, False)),        # "" means "no default"
+        (10, "array", (None, False)),  # xLAM id 32273
+        ("", "string", (None, False)),  # "" means "no default"
         ("game", "string", ("game", True)),
         ("1.5", "float", (1.5, True)),
     ],
@@ -72,14 +72,14 @@ def test_normalise_default(value, stype, expected):
 @pytest.mark.parametrize(
     "value, stype, items, expected",
     [
-        (10001, "string", None, ("10001", True)),    # ToolACE: bare numbers for string params
+        (10001, "string", None, ("10001", True)),  # ToolACE: bare numbers for string params
         ("7", "integer", None, (7, True)),
         (7.0, "integer", None, (7, True)),
         (7.5, "integer", None, (7.5, False)),
-        (True, "integer", None, (True, False)),      # bools are never numbers
+        (True, "integer", None, (True, False)),  # bools are never numbers
         ("True", "boolean", None, (True, True)),
         ([1, 2.5], "array", "float", ([1.0, 2.5], True)),  # BFCL checks float items strictly
-        ((1, 2), "array", None, ([1, 2], True)),     # BFCL rejects a tuple for an array
+        ((1, 2), "array", None, ([1, 2], True)),  # BFCL rejects a tuple for an array
         ('{"a": 1}', "dict", None, ({"a": 1}, True)),  # ToolRL's stringified JSON
         ('{"a": 1', "dict", None, ('{"a": 1', False)),
         ("x", "any", None, ("x", True)),
@@ -90,8 +90,8 @@ def test_coerce_value(value, stype, items, expected):
 
 
 def test_matches_type_follows_bfcl():
-    assert matches_type(3, "float")              # int accepted for a scalar float
-    assert not matches_type(3.0, "integer")      # float never for integer
+    assert matches_type(3, "float")  # int accepted for a scalar float
+    assert not matches_type(3.0, "integer")  # float never for integer
     assert not matches_type(True, "integer")
     assert not matches_type([1, 2], "array", "float")  # ints inside a float array fail
     assert matches_type((1.0, 2.0), "tuple", "float")
@@ -101,12 +101,16 @@ def test_matches_type_follows_bfcl():
 
 
 def test_flat_tool_required_policies():
-    raw = {"name": "t", "description": "d", "parameters": {
-        "a": {"type": "str", "description": "", "default": ""},        # no usable default -> required
-        "b": {"type": "int", "description": "", "default": "5"},       # usable default -> optional
-        "c": {"type": "bool, optional", "description": "", "default": "false"},
-        "d": {"type": "float", "description": ""},                     # no default key -> required
-    }}
+    raw = {
+        "name": "t",
+        "description": "d",
+        "parameters": {
+            "a": {"type": "str", "description": "", "default": ""},  # no usable default -> required
+            "b": {"type": "int", "description": "", "default": "5"},  # usable default -> optional
+            "c": {"type": "bool, optional", "description": "", "default": "false"},
+            "d": {"type": "float", "description": ""},  # no default key -> required
+        },
+    }
     t = flat_tool(raw)
     props = t["parameters"]["properties"]
     assert t["parameters"]["required"] == ["a", "d"]
@@ -118,16 +122,32 @@ def test_flat_tool_required_policies():
 
 def test_parameter_named_type_is_a_parameter():
     # xLAM id 0: a parameter literally named "type" must not be read as a schema keyword
-    t = flat_tool({"name": "g", "description": "", "parameters": {"type": {"type": "str", "description": "kind", "default": "game"}}})
+    t = flat_tool(
+        {
+            "name": "g",
+            "description": "",
+            "parameters": {"type": {"type": "str", "description": "kind", "default": "game"}},
+        }
+    )
     assert t["parameters"]["properties"] == {"type": {"type": "string", "description": "kind", "default": "game"}}
 
 
 def test_schema_tool_toolace():
-    raw = {"name": "Get Image", "description": "d", "required": None, "parameters": {"type": "dict", "properties": {
-        "sport": {"type": "string", "description": "s", "enum": ["football", "rugby"]},
-        "size": {"type": "int", "description": "", "default": "64"},
-        "tags": {"type": "array", "description": "", "items": {"type": "string"}},
-        "note": {"type": ["string", "null"], "description": ""}}, "required": ["sport", "ghost"]}}
+    raw = {
+        "name": "Get Image",
+        "description": "d",
+        "required": None,
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "sport": {"type": "string", "description": "s", "enum": ["football", "rugby"]},
+                "size": {"type": "int", "description": "", "default": "64"},
+                "tags": {"type": "array", "description": "", "items": {"type": "string"}},
+                "note": {"type": ["string", "null"], "description": ""},
+            },
+            "required": ["sport", "ghost"],
+        },
+    }
     t = schema_tool(raw)
     p = t["parameters"]
     assert p["required"] == ["sport"]  # a required name without a property is dropped

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from data_prep import reasons as R
-from data_prep.sample import Rejected, Sample
 from data_prep.corpora.xlam import convert_record
+from data_prep.sample import Rejected, Sample
 
 
 def rec(answers, tools, query="q?", rid=1):
@@ -21,9 +21,17 @@ def test_real_records(corpora):
     assert all(isinstance(s, Sample) for s in out.values())  # all 16 parse; validation decides later
     s0 = out[0]
     assert [c.to_dict() for c in s0.calls] == json.loads(records[0]["answers"])
-    assert s0.tools[0]["parameters"] == {"type": "object", "properties": {"type": {
-        "type": "string", "description": "The type of giveaways to retrieve (e.g., game, loot, beta).", "default": "game"}},
-        "required": []}
+    assert s0.tools[0]["parameters"] == {
+        "type": "object",
+        "properties": {
+            "type": {
+                "type": "string",
+                "description": "The type of giveaways to retrieve (e.g., game, loot, beta).",
+                "default": "game",
+            }
+        },
+        "required": [],
+    }
     assert out[17925].calls[2].arguments == {}
     # string-number defaults normalised to the declared int type
     feeds = next(t for t in out[17925].tools if t["name"] == "feeds_list")["parameters"]["properties"]
@@ -36,7 +44,11 @@ def test_real_records(corpora):
 
 def test_duplicate_tool_names():
     a = {"name": "search", "description": "web", "parameters": {"q": {"type": "str", "description": ""}}}
-    b = {"name": "search", "description": "images", "parameters": {"q": {"type": "str", "description": ""}, "n": {"type": "int", "description": ""}}}
+    b = {
+        "name": "search",
+        "description": "images",
+        "parameters": {"q": {"type": "str", "description": ""}, "n": {"type": "int", "description": ""}},
+    }
     other = {"name": "other", "description": "", "parameters": {}}
     same = convert_record(rec([{"name": "search", "arguments": {"q": "x"}}], [a, a]), 0)
     assert isinstance(same, Sample) and len(same.tools) == 1  # identical copies merged
@@ -47,8 +59,15 @@ def test_duplicate_tool_names():
 
 
 def test_native_lists_accepted():
-    s = convert_record({"id": 3, "query": "q", "answers": [{"name": "f", "arguments": {}}],
-                        "tools": [{"name": "f", "description": "", "parameters": {}}]}, 0)
+    s = convert_record(
+        {
+            "id": 3,
+            "query": "q",
+            "answers": [{"name": "f", "arguments": {}}],
+            "tools": [{"name": "f", "description": "", "parameters": {}}],
+        },
+        0,
+    )
     assert isinstance(s, Sample) and s.source_id == "3"
 
 

@@ -102,7 +102,8 @@ class ToolZeroRewardManager(RewardManagerBase):
         if not isinstance(reward_model, Mapping) or reward_model.get("ground_truth") is None:
             raise ValueError(
                 f"toolzero reward manager: {row} has no reward_model.ground_truth; every parquet row needs "
-                "reward_model={'style': 'rule', 'ground_truth': <ground-truth JSON, docs/rewards.md>} (toolzero-prep writes it)"
+                "reward_model={'style': 'rule', 'ground_truth': <ground-truth JSON, docs/rewards.md>} "
+                "(toolzero-prep writes it)"
             )
         info = resolve_step(nt)
         if info.source == "weight_version" and not self._logged_weight_version:

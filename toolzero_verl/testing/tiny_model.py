@@ -111,7 +111,9 @@ def encode_pairs(tokenizer, pairs: Sequence[Pair]) -> list[tuple[list[int], list
     """``(input_ids, labels)`` per pair: prompt + answer + end-of-turn, labels -100 on the prompt."""
     rows = []
     for pair in pairs:
-        prompt = list(tokenizer.apply_chat_template(pair.messages, tokenize=True, add_generation_prompt=True)["input_ids"])
+        prompt = list(
+            tokenizer.apply_chat_template(pair.messages, tokenize=True, add_generation_prompt=True)["input_ids"]
+        )
         answer = tokenizer(pair.answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         rows.append((prompt + answer, [-100] * len(prompt) + answer))
     return rows
@@ -126,16 +128,19 @@ def length_batches(rows, batch_size: int, pad_id: int):
     for start in range(0, len(ordered), batch_size):
         chunk = ordered[start : start + batch_size]
         width = max(len(ids) for ids, _ in chunk)
-        batches.append((
-            torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in chunk]),
-            torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk]),
-            torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chunk]),
-        ))
+        batches.append(
+            (
+                torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in chunk]),
+                torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk]),
+                torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chunk]),
+            )
+        )
     return batches
 
 
-def warm_start(model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 3e-3, seed: int = 0,
-               batch_size: int = 8) -> list[float]:
+def warm_start(
+    model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 3e-3, seed: int = 0, batch_size: int = 8
+) -> list[float]:
     """AdamW on the reference answers, mini-batches of similar length in a seeded order; returns the losses."""
     import torch
 
@@ -157,8 +162,16 @@ def warm_start(model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 
     return losses
 
 
-def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: float = 0.8, max_new_tokens: int = 128,
-                 seed: int = 0, output_format: str = OUTPUT_FORMAT) -> dict:
+def sample_check(
+    model,
+    tokenizer,
+    pairs: Sequence[Pair],
+    n: int,
+    temperature: float = 0.8,
+    max_new_tokens: int = 128,
+    seed: int = 0,
+    output_format: str = OUTPUT_FORMAT,
+) -> dict:
     """Sample ``n`` answers per prompt; count exact (AST-exact), well-formed and broken ones, and the
     prompts whose ``n`` GG-GRPO scores (at σ = 0.5) are not all equal."""
     import torch
@@ -168,25 +181,49 @@ def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: f
     torch.manual_seed(seed)
     counts = {"exact": 0, "well_formed": 0, "broken": 0, "groups_with_varied_scores": 0, "groups": len(pairs)}
     for pair in pairs:
-        prompt = tokenizer.apply_chat_template(pair.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        prompt = tokenizer.apply_chat_template(
+            pair.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
         with torch.no_grad():
             out = model.generate(
-                **prompt, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
-                max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
+                **prompt,
+                do_sample=True,
+                temperature=temperature,
+                top_p=1.0,
+                top_k=0,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                pad_token_id=tokenizer.pad_token_id,
             )
         scores = []
-        for seq in out[:, prompt["input_ids"].shape[1]:]:
+        for seq in out[:, prompt["input_ids"].shape[1] :]:
             text = tokenizer.decode(seq, skip_special_tokens=True)
-            result = compute_score("check", text, pair.ground_truth, {"split": "train", "global_steps": 0},
-                                   output_format=output_format, kappa=1.0, midpoint=0)
+            result = compute_score(
+                "check",
+                text,
+                pair.ground_truth,
+                {"split": "train", "global_steps": 0},
+                output_format=output_format,
+                kappa=1.0,
+                midpoint=0,
+            )
             scores.append(result["score"])
             counts["exact" if result["ast"] == 1.0 else "well_formed" if result["format"] == 1.0 else "broken"] += 1
         counts["groups_with_varied_scores"] += max(scores) != min(scores)
     return counts
 
 
-def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_STEPS, lr: float = 3e-3, seed: int = 0,
-          size: ModelSize = ModelSize(), check: int = 0, threads: int = THREADS, output_format: str = OUTPUT_FORMAT) -> dict:
+def build(
+    data: Sequence[str | Path],
+    out: str | Path,
+    steps: int = WARM_START_STEPS,
+    lr: float = 3e-3,
+    seed: int = 0,
+    size: ModelSize = ModelSize(),
+    check: int = 0,
+    threads: int = THREADS,
+    output_format: str = OUTPUT_FORMAT,
+) -> dict:
     """Tokenizer + model (+ warm start) into ``out``; returns what ``warm_start.json`` records."""
     import torch
 
@@ -200,9 +237,18 @@ def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_S
     losses = warm_start(model, tokenizer, pairs, steps, lr, seed) if steps else []
     model.save_pretrained(out)
     info = {
-        "rows": len(pairs), "output_format": output_format, "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
-        "size": asdict(size), "steps": steps, "lr": lr, "seed": seed, "seconds": round(time.time() - t0, 1),
-        "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None, "losses": losses,
+        "rows": len(pairs),
+        "output_format": output_format,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab": len(tokenizer),
+        "size": asdict(size),
+        "steps": steps,
+        "lr": lr,
+        "seed": seed,
+        "seconds": round(time.time() - t0, 1),
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+        "losses": losses,
         "answer_tokens_max": max(len(tokenizer(p.answer)["input_ids"]) + 1 for p in pairs),
     }
     if check:
@@ -212,22 +258,33 @@ def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_S
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m toolzero_verl.testing.tiny_model", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m toolzero_verl.testing.tiny_model", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--data", nargs="+", required=True, help="toolzero-prep parquet files (answer format)")
     parser.add_argument("--out", required=True, help="model directory to write")
-    parser.add_argument("--steps", type=int, default=WARM_START_STEPS, help=f"warm-start steps; 0 = random weights (default {WARM_START_STEPS})")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=WARM_START_STEPS,
+        help=f"warm-start steps; 0 = random weights (default {WARM_START_STEPS})",
+    )
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden-size", type=int, default=ModelSize.hidden_size)
     parser.add_argument("--intermediate-size", type=int, default=ModelSize.intermediate_size)
     parser.add_argument("--layers", type=int, default=ModelSize.num_hidden_layers)
     parser.add_argument("--heads", type=int, default=ModelSize.num_attention_heads)
-    parser.add_argument("--output-format", default=OUTPUT_FORMAT, help=f"format of the reference answers (default {OUTPUT_FORMAT})")
+    parser.add_argument(
+        "--output-format", default=OUTPUT_FORMAT, help=f"format of the reference answers (default {OUTPUT_FORMAT})"
+    )
     parser.add_argument("--check", type=int, default=0, help="after training, sample N answers per prompt and count")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads (default {THREADS})")
     args = parser.parse_args(argv)
     size = ModelSize(args.hidden_size, args.intermediate_size, args.layers, args.heads, args.heads)
-    info = build(args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads, args.output_format)
+    info = build(
+        args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads, args.output_format
+    )
     summary = {k: v for k, v in info.items() if k != "losses"}
     print(f"tiny model -> {args.out}: {json.dumps(summary)}")
     return 0

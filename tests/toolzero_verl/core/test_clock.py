@@ -58,7 +58,10 @@ def test_row_step_sources_in_order():
 
 
 def test_total_steps_order_and_async_sync_step():
-    cfg = {"trainer": {"total_training_steps": 30}, "actor_rollout_ref": {"actor": {"optim": {"total_training_steps": 99}}}}
+    cfg = {
+        "trainer": {"total_training_steps": 30},
+        "actor_rollout_ref": {"actor": {"optim": {"total_training_steps": 99}}},
+    }
     assert resolve_total_steps(cfg) == 30
     cfg["trainer"]["total_training_steps"] = None
     assert resolve_total_steps(cfg, {"total_training_steps": 12}) == 12

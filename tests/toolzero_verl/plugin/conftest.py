@@ -125,7 +125,10 @@ def make_batch(
     if any("ground_truth" in row for row in rows):
         gts = [row.get("ground_truth") for row in rows]
         non_tensors["reward_model"] = np.array(
-            [{"style": "rule", "ground_truth": gt if gt is None or isinstance(gt, str) else json.dumps(gt)} for gt in gts],
+            [
+                {"style": "rule", "ground_truth": gt if gt is None or isinstance(gt, str) else json.dumps(gt)}
+                for gt in gts
+            ],
             dtype=object,
         )
     if with_step:

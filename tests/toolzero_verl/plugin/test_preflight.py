@@ -162,9 +162,11 @@ def test_cpu_tier_checks_replace_the_gpu_count(tmp_path):
 
 
 def test_multi_node_needs_a_ray_cluster_with_enough_gpus(base_args, monkeypatch):
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # Ray's "auto" lookup also finds clusters by their processes, so on a shared machine any other
+    # job's cluster would answer a real lookup: pin "no cluster reachable" instead.
+    monkeypatch.setattr(preflight, "_ray_cluster_gpus", lambda: None)
     cfg = cfg_with(base_args, "trainer.nnodes=4")
-    no_cluster = messages(preflight.check_gpus(cfg, gpu_count=8))  # real lookup: no Ray cluster runs here
+    no_cluster = messages(preflight.check_gpus(cfg, gpu_count=8))
     assert "needs a running Ray cluster" in no_cluster and "ray start --head" in no_cluster
     assert "has 16 GPUs" in messages(preflight.check_gpus(cfg, gpu_count=8, ray_gpus=16))
     assert preflight.check_gpus(cfg, gpu_count=8, ray_gpus=32) == []

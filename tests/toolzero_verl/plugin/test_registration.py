@@ -36,7 +36,10 @@ print("FACTS" + json.dumps(facts))
 SCENARIOS = {
     "entry_point": {},
     "plugins_off": {"VERL_USE_EXTERNAL_PLUGINS": "none"},
-    "plugins_off_env_module": {"VERL_USE_EXTERNAL_PLUGINS": "none", "VERL_USE_EXTERNAL_MODULES": "toolzero_verl.plugin"},
+    "plugins_off_env_module": {
+        "VERL_USE_EXTERNAL_PLUGINS": "none",
+        "VERL_USE_EXTERNAL_MODULES": "toolzero_verl.plugin",
+    },
 }
 
 
@@ -46,7 +49,11 @@ def discovery() -> dict[str, dict]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")}
     procs = {
         name: subprocess.Popen(
-            [sys.executable, "-c", PROBE], env={**base, **extra}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", PROBE],
+            env={**base, **extra},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, extra in SCENARIOS.items()
     }
@@ -55,7 +62,7 @@ def discovery() -> dict[str, dict]:
         out, err = proc.communicate(timeout=300)
         line = next((x for x in out.splitlines() if x.startswith("FACTS")), None)
         assert proc.returncode == 0 and line, f"{name}: rc={proc.returncode}\n{err[-3000:]}"
-        results[name] = json.loads(line[len("FACTS"):])
+        results[name] = json.loads(line[len("FACTS") :])
     return results
 
 
@@ -121,7 +128,10 @@ def test_pkg_and_file_paths_do_not_break_registration(registry):
 
     pkg_dir = Path(toolzero_verl.__file__).parent
     assert load_extern_object("pkg://toolzero_verl.plugin", "register")()
-    assert load_extern_object("pkg://toolzero_verl.plugin.reward_manager", "ToolZeroRewardManager") is ToolZeroRewardManager
+    assert (
+        load_extern_object("pkg://toolzero_verl.plugin.reward_manager", "ToolZeroRewardManager")
+        is ToolZeroRewardManager
+    )
     copy = load_extern_object(str(pkg_dir / "plugin" / "reward_manager.py"), "ToolZeroRewardManager")  # re-executed
     assert copy is not ToolZeroRewardManager
     assert load_extern_object(str(pkg_dir / "plugin" / "registration.py"), "register")()
@@ -129,8 +139,17 @@ def test_pkg_and_file_paths_do_not_break_registration(registry):
 
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"reward": {"reward_manager": {
-        "source": "importlib", "name": "ToolZeroRewardManager", "module": {"path": "pkg://toolzero_verl.plugin.reward_manager"}}}})
+    cfg = OmegaConf.create(
+        {
+            "reward": {
+                "reward_manager": {
+                    "source": "importlib",
+                    "name": "ToolZeroRewardManager",
+                    "module": {"path": "pkg://toolzero_verl.plugin.reward_manager"},
+                }
+            }
+        }
+    )
     assert resolve_reward_manager_cls(cfg) is ToolZeroRewardManager
 
 

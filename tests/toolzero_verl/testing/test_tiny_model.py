@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from toolzero_verl.testing.examples import convert_examples
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import load_ground_truth
 from toolzero_verl.testing import tiny_model
+from toolzero_verl.testing.examples import convert_examples
 
 
 @pytest.fixture(scope="module")

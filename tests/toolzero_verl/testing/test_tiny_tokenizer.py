@@ -34,6 +34,10 @@ def test_special_tokens_and_chat_template(tok_dir):
     assert (tok.pad_token, tok.eos_token) == (SPECIAL_TOKENS[0], "<|im_end|>")
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
     with_tools = tok.apply_chat_template(messages, tools=[{"name": "f"}], tokenize=False, add_generation_prompt=True)
-    assert with_tools == '<|im_start|>system\nS\n\n# Tools\n{"name": "f"}\n<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n'
+    assert (
+        with_tools
+        == '<|im_start|>system\nS\n\n# Tools\n{"name": "f"}\n<|im_end|>\n'
+        '<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n'
+    )
     plain = tok.apply_chat_template(messages, tokenize=False)
     assert plain == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
