@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+python -m ruff check .  # lint + import order (pyproject.toml [tool.ruff]); fails the run like a test
 if [[ "${E2E_CPU:-1}" == 0 ]]; then
     python -m pytest tests --doctest-modules toolzero_verl data_prep -m "not e2e_cpu and not bfcl" "$@"
 else

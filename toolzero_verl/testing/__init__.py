@@ -6,6 +6,7 @@
   CPU with vLLM's CPU build; loaded only through ``VERL_USE_EXTERNAL_MODULES``.
 - :mod:`.metrics_log` — reads the per-step metrics verl logs (file logger JSONL or console lines).
 - :mod:`.examples` — the bundled example corpora and the recipes of a source checkout.
+- :mod:`.budget` — hypothesis example counts: full in ``make test``, a tenth in the fast tier.
 - :mod:`.import_blocker` — makes verl, torch and ray unimportable (the fast tier, the layer test).
 
 Nothing is imported here, so importing one of them stays as cheap as that module; each may import

@@ -15,6 +15,7 @@ from toolzero_verl.core.formats import (
     toolrl_expected_shape,
     toolrl_shapes,
 )
+from toolzero_verl.testing.budget import examples
 
 CALLS = (ToolCall("get_weather", {"city": "Paris", "days": 3}), ToolCall("math.sqrt", {"x": 2.0}))
 
@@ -116,7 +117,7 @@ _TOOLRL_PIECES = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<respon
                   "{}"]
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(st.lists(st.sampled_from(_TOOLRL_PIECES), max_size=14).map("".join))
 def test_toolrl_shapes_equal_the_toolrl_regexes(text):
     """The string-search implementation must give exactly ToolRL's regex-and-count verdicts."""
@@ -132,7 +133,7 @@ _JSON_PIECES = ['{', '}', '[', ']', '"name"', ':', ',', '"x"', '1', '1.5e3', 'Na
                 ' ', '\t', '\n', '\r', '\\u00e9', '"', '\x01', '\u00a0']
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(st.lists(st.sampled_from(_JSON_PIECES), max_size=12).map("".join))
 def test_json_line_decoding_equals_json_loads(line):
     import json
@@ -163,7 +164,7 @@ def test_answer_prose_versus_broken_calls(body, parse_ok):
 _ANSWER_PIECES = ["<think>", "</think>", "<answer>", "</answer>", "\n", " ", "x", "[f()]", "\u00a0", "\x0b", "<", ">"]
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(st.lists(st.sampled_from(_ANSWER_PIECES), max_size=12).map("".join))
 def test_answer_shape_equals_the_regex_definition(text):
     """The string-search shape check gives exactly the verdict and body of counting the tags and the regex."""

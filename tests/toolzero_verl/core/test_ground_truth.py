@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from toolzero_verl import compute_score
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.ground_truth import derive_possible_answers, load_ground_truth
+from toolzero_verl.testing.budget import examples
 
 TOOLS = [{"name": "get_weather", "description": "d", "parameters": {"type": "object", "properties": {
     "city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}, "days": {"type": "integer"}},
@@ -160,7 +161,7 @@ def assert_loads_or_value_error(gt) -> None:
                 assert all(isinstance(v, float) and math.isfinite(v) for v in r.values()), (gt, reward, fmt, r)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), name=st.sampled_from([*HOSTILE, "random"]), random_value=SMALL_JSON,
        as_json=st.booleans())
 def test_hostile_ground_truths_raise_value_error_or_score_finitely(path, name, random_value, as_json):
@@ -175,7 +176,7 @@ def test_hostile_ground_truths_raise_value_error_or_score_finitely(path, name, r
     assert_loads_or_value_error(gt)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(name=st.sampled_from([*HOSTILE, "random", "text"]), random_value=SMALL_JSON, text=st.text(max_size=40))
 def test_hostile_toolrl_reference_lines_raise_value_error_or_score_finitely(name, random_value, text):
     if name == "text":

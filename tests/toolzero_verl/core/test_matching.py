@@ -19,6 +19,7 @@ from toolzero_verl.core.matching import (
     keys_match,
     normalize_string,
 )
+from toolzero_verl.testing.budget import examples
 
 
 def tool(name: str, required=(), **props) -> dict:
@@ -476,7 +477,7 @@ def test_validity_never_raises_on_hostile_values():
     assert check_validity([ToolCall("f", {"x": 10**400})], gt).error == "type_error:simple"  # too big for a float
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.integers(1, 5).flatmap(lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n),
                                                      min_size=n, max_size=n)))
 def test_perfect_matching_agrees_with_trying_every_pairing(ok):

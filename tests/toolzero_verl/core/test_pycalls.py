@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from toolzero_verl.core.calls import ToolCall, call_key, strict_equal
 from toolzero_verl.core.pycalls import CallSyntaxError, parse_python_calls, render_python_calls
+from toolzero_verl.testing.budget import examples
 
 
 def test_keyword_calls_with_all_literal_kinds():
@@ -89,7 +90,7 @@ identifiers = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
     lambda s: s not in {"and", "or", "not", "in", "is", "if", "for", "def", "del", "as"})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(identifiers, st.dictionaries(identifiers, json_values, max_size=4)), max_size=4))
 def test_render_then_parse_round_trips(spec):
     calls = [ToolCall(name, args) for name, args in spec]
@@ -106,7 +107,7 @@ _SOUP = ["[", "]", "(", ")", "{", "}", ",", "=", ":", ".", "-", "+", " ", "\n", 
          '"a\\"b"', "'''t'''", "#", "*", "**", "é", "x.y", "9" * 30]
 
 
-@settings(max_examples=4000, deadline=None)
+@settings(max_examples=examples(4000), deadline=None)
 @given(st.lists(st.sampled_from(_SOUP), max_size=16).map(lambda parts: "[" + "".join(parts) + "]"),
        st.integers(1, 6))
 def test_fast_path_equals_the_ast_path_or_declines(body, depth):
@@ -120,7 +121,7 @@ def test_fast_path_equals_the_ast_path_or_declines(body, depth):
     assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(identifiers, st.dictionaries(identifiers, json_values, max_size=4)), max_size=4))
 def test_fast_path_takes_rendered_calls(spec):
     from toolzero_verl.core.pycalls import _fast_parse
@@ -189,7 +190,7 @@ def _masked_soups(draw):
     return "".join(parts)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(_masked_soups(), st.lists(st.sampled_from(_NAME_SOUP), max_size=3), st.integers(2, 6))
 def test_fast_masked_path_equals_the_slow_path_or_declines(text, known, depth):
     from toolzero_verl.core.pycalls import _fast_masked_parse, _fast_parse, _scalar_masked_parse, _slow_parse
@@ -256,7 +257,7 @@ def _outcome(parse, *args):
         return None
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("[] \t\n,.=:'\"abc1{}é#\\`")), max_size=20)
        | _masked_soups(), st.lists(st.sampled_from(_NAME_SOUP), max_size=2))
 def test_parse_python_calls_equals_the_reference_pipeline(text, known):
@@ -289,7 +290,7 @@ def _scalar_lists(draw):
     return "[" + gap() + ",".join(calls) + trailing + gap() + "]"
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(_scalar_lists(), st.integers(1, 4))
 def test_scalar_path_equals_the_ast_path_or_declines(body, depth):
     from toolzero_verl.core.pycalls import _parse_masked, _scalar_parse
@@ -302,7 +303,7 @@ def test_scalar_path_equals_the_ast_path_or_declines(body, depth):
     assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow)), body
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(_masked_soups(), st.lists(st.sampled_from(_NAME_SOUP), max_size=3))
 def test_regex_masking_equals_the_character_scan_where_it_answers(text, known):
     """_fast_mask gives _mask_names's text and names; when it says a name is unreadable, Python cannot

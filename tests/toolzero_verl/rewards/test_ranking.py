@@ -32,6 +32,7 @@ from toolzero_verl import compute_score
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.matching import normalize_string
+from toolzero_verl.testing.budget import examples
 
 REWARDS = ("gg_grpo", "toolrl", "binary")
 STEP_FREE = frozenset({"toolrl", "binary"})  # their defaults do not move with the training step
@@ -39,7 +40,7 @@ FORMATS = ("answer", "hermes", "toolrl")
 EARLY_STEPS = (0, 10, 25)
 LATE_STEP = 1000  # σ(1000) = 1.0 exactly in float64 with κ = 0.1, m = 25
 THINK = "I pick the function and fill its arguments from the request."
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- references ------------------------------------------------------------------------------------
 

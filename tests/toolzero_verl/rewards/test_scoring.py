@@ -14,6 +14,7 @@ from toolzero_verl import compute_score
 from toolzero_verl.core.formats import FORMATS
 from toolzero_verl.core.options import ConfigError
 from toolzero_verl.rewards import get_reward
+from toolzero_verl.testing.budget import examples
 
 GT = json.dumps({"calls": [{"name": "run", "arguments": {"cmd": "ls", "n": 2}},
                            {"name": "Get Image", "arguments": {"sport": "x"}}],
@@ -42,13 +43,13 @@ TAGS = ["<think>", "</think>", "<answer>", "</answer>", "<tool_call>", "</tool_c
         "__import__('os')", "{\"name\": ", "\"parameters\": ", "\"arguments\": ", "\\", "\x00", "é", "😀"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TAGS) | st.text(max_size=12), max_size=60).map("".join))
 def test_random_tag_soup_always_scores(text):
     assert len(list(score_all(text))) == len(REWARDS) * len(FORMATS)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(max_size=2000))
 def test_random_text_always_scores(text):
     for r in score_all(text):
@@ -188,7 +189,7 @@ def _bounded(low: float, high: float):
     return st.sampled_from([low, high, 0.0]) | st.floats(low, high)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kappa=st.sampled_from([5e-324, 1e-300, 1e300]) | st.floats(1e-9, 1e9),
     midpoint=_bounded(-1e308, 1e308),

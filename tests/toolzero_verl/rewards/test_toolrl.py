@@ -24,6 +24,7 @@ from toolzero_verl import compute_score
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.rewards.scoring import ConfigError
 from toolzero_verl.rewards.toolrl import ToolRLOptions, bounds_at, multiset_jaccard, think_length
+from toolzero_verl.testing.budget import examples
 
 TOL = 1e-9
 # Parity with verl's in-tree rlla.py needs verl installed (its file is loaded, verl is not imported).
@@ -379,7 +380,7 @@ def mutated_calls(draw, gt: str | None = None):
     return gt, out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @needs_rlla
 def test_hypothesis_mutated_calls_score_like_rlla(data):
@@ -387,7 +388,7 @@ def test_hypothesis_mutated_calls_score_like_rlla(data):
     assert_parity(render(calls, reply=split_gt(gt)[2]), gt)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(gt=st.sampled_from(GTS),
        edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4))
 @needs_rlla
@@ -424,7 +425,7 @@ def test_optimal_beats_greedy_when_greedy_steals_a_partner():
     assert optimal == pytest.approx(6 * (1 + 1 + 3) / 6 - 3)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_optimal_is_order_independent_and_never_below_greedy(data):
     gt, calls = data.draw(mutated_calls(data.draw(st.sampled_from(MULTI_SAME_NAME + CALL_GTS[:10]))))
