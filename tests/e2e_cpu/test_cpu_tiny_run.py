@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from toolzero_verl.core.schedules import sigmoid
-from toolzero_verl.testing import metrics_log
+from toolzero_verl.eval import run_log as metrics_log
 
 pytestmark = pytest.mark.e2e_cpu
 
