@@ -295,6 +295,10 @@ def summary(run: run_log.RunMetrics, plots: Iterable[Path] = ()) -> str:
     for key in sorted(k for k in run.keys() if k.startswith("val-core/")):
         points = run.series(key)
         lines.append(f"{key}: " + ", ".join(f"step {s} {v:.4g}" for s, v in points[-4:]))
+    for panel in PANELS:
+        dropped = dropped_series(panel, run)
+        if dropped:
+            lines.append(f"{panel.name}: {dropped} more line(s) not drawn (at most {MAX_SERIES} per panel)")
     notes = health_notes(run)
     lines += [f"check: {note}" for note in notes] or (["health: no warning"] if rows else [])
     written = list(plots)

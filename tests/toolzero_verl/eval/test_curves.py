@@ -160,6 +160,7 @@ def test_many_validation_sources_are_capped_per_panel(tmp_path):
     lines = curves.panel_series(curves.PANELS[1], run)
     assert len(lines) == curves.MAX_SERIES and lines[0][0] == "val-core/src00/reward/mean@1"
     assert curves.dropped_series(curves.PANELS[1], run) == 12 - curves.MAX_SERIES
+    assert f"validation: {12 - curves.MAX_SERIES} more line(s) not drawn" in curves.summary(run)
 
 
 def test_help_lists_curves(capsys):
