@@ -1,7 +1,8 @@
 .PHONY: demo test test-fast lint
 
 # One command for a newcomer: set up .venv, convert the example data, score sample rollouts
-# through verl, dry-run the 7B recipe (scripts/demo.sh).
+# through verl, dry-run the 7B recipe, then train the tiny model for a few GG-GRPO steps on the CPU
+# in verl's trainer and print/plot its curves (scripts/demo.sh; DEMO_TRAIN=0 skips the training).
 demo:
 	bash scripts/demo.sh
 

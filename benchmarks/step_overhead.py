@@ -42,7 +42,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from toolzero_verl.testing import metrics_log  # noqa: E402
+from toolzero_verl.eval import run_log  # noqa: E402
 
 RECIPE = REPO / "recipes" / "cpu_tiny.sh"
 NO_VAL_NO_CKPT = ("trainer.test_freq=-1", "trainer.val_before_train=False", "trainer.save_freq=-1")
@@ -76,9 +76,9 @@ def prepare(python: Path, out: Path, env: dict) -> tuple[Path, Path]:
     return data, model
 
 
-def summarize(run_metrics: metrics_log.RunMetrics) -> dict[str, float]:
+def summarize(run_metrics: run_log.RunMetrics) -> dict[str, float]:
     steps = [s for s in run_metrics.training_steps() if s > 1] or run_metrics.training_steps()
-    shares = [metrics_log.time_shares(run_metrics.steps[s]) for s in steps]
+    shares = [run_log.time_shares(run_metrics.steps[s]) for s in steps]
     out = {key: statistics.median(s[key] for s in shares) for key in REPORT_KEYS if all(key in s for s in shares)}
     out["reward_per_trajectory_ms"] = 1000 * statistics.median(
         run_metrics.steps[s]["toolzero/timing_s/compute_score/mean"] for s in steps)
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", type=Path, default=REPO / ".venv-e2e" / "bin" / "python",
                         help="python of the CPU tier's venv (default .venv-e2e)")
-    parser.add_argument("--steps", type=int, default=4, help="training steps per run (default 4; step 1 is not counted)")
+    parser.add_argument("--steps", type=int, default=4,
+                        help="training steps per run (default 4; step 1 is not counted)")
     parser.add_argument("--out", type=Path, default=REPO / "out" / "step_overhead")
     args = parser.parse_args(argv)
     if not args.python.is_file():
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     data, model = prepare(args.python, args.out, env)
     variants = {
         "ours (toolzero manager, reward=toolrl)": ((), {}),
-        "verl (naive manager + rlla)": (VERL_RLLA, {"SKIP_PREFLIGHT": "1"}),  # our preflight checks our reward's options
+        # our preflight checks our reward's options, which rlla does not take
+        "verl (naive manager + rlla)": (VERL_RLLA, {"SKIP_PREFLIGHT": "1"}),
     }
     results = {}
     for name, (overrides, extra_env) in variants.items():
@@ -115,15 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: exit {code} in {time.time() - start:.0f} s (log {run_dir / 'console.log'})", flush=True)
         if code != 0:
             return code
-        results[name] = summarize(metrics_log.load(run_dir / "metrics.jsonl", run_dir / "console.log"))
+        results[name] = summarize(run_log.load(run_dir / "metrics.jsonl", run_dir / "console.log"))
     print(f"\nmedians over steps 2..{args.steps} (tiny model, 4 prompts x 4 rollouts per step)")
-    print(f"{'':<40}" + "".join(f"{k:>16}" for k in (*REPORT_KEYS, "reward_per_trajectory_ms", "score_mean")))
+    columns = (*REPORT_KEYS, "reward_per_trajectory_ms", "score_mean")
+    print(f"{'':<40}" + "".join(f"{k:>16}" for k in columns))
     for name, summary in results.items():
-        cells = [f"{summary.get(k, float('nan')):>16.4f}" for k in (*REPORT_KEYS, "reward_per_trajectory_ms", "score_mean")]
+        cells = [f"{summary.get(k, float('nan')):>16.4f}" for k in columns]
         print(f"{name:<40}" + "".join(cells))
     (args.out / "summary.json").write_text(json.dumps(results, indent=1))
     ours, verl = results.values()
-    print(f"\nper-trajectory reward latency, ours / verl: {ours['reward_per_trajectory_ms'] / verl['reward_per_trajectory_ms']:.2f}")
+    ratio = ours["reward_per_trajectory_ms"] / verl["reward_per_trajectory_ms"]
+    print(f"\nper-trajectory reward latency, ours / verl: {ratio:.2f}")
     return 0
 
 

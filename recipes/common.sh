@@ -11,6 +11,8 @@
 # The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
 # in the interpreter that will train.
 #
+#   OBSERVABILITY=0   neither of the two below (observability_args below, docs/verl.md "Observability")
+#   REWARD_METRICS=0  no per-step toolzero/* reward metrics (verl's own sampler); FILE_LOGGER=0  no metrics.jsonl
 # Set by a recipe after sourcing this file (not by the environment):
 #   PREFLIGHT_DEVICE=cpu  the launch check verifies the CPU end-to-end tier's set-up (platform shim, one
 #                         logical GPU, vLLM's CPU build) instead of counting GPUs (recipes/cpu_tiny.sh)
@@ -24,6 +26,7 @@ TOOLZERO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PYTHONPATH="$TOOLZERO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 PREFLIGHT_DEVICE=gpu
 LAUNCH_ENV=()
+METRICS_FILE=""   # set by observability_args
 
 preflight() {
     if [[ "${PRINT_ARGS:-0}" == 1 ]]; then
@@ -36,11 +39,17 @@ preflight() {
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
+    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} \
+            python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi
+    [[ -z "$METRICS_FILE" ]] || mkdir -p "$(dirname "$METRICS_FILE")"   # verl's FileLogger does not create it
+    keep_earlier_metrics
     echo "==> launching python3 -m verl.trainer.main_ppo with $# overrides" >&2
+    if [[ -n "$METRICS_FILE" ]]; then
+        echo "==> step metrics: $METRICS_FILE (plots: toolzero-eval curves $(dirname "$METRICS_FILE"))" >&2
+    fi
     TOOLZERO_LAUNCH_ARGS=("$@")
     trap merge_hint EXIT
 }
@@ -96,4 +105,81 @@ reward_args() {
     for option in "$@"; do
         REWARD_ARGS+=("+reward.custom_reward_function.reward_kwargs.$option")
     done
+}
+
+# observability_args RUN_DIR [EXTRA_OVERRIDE ...]: sets OBSERVABILITY_ARGS, the overrides that make a run
+# observable by default, for every recipe (a new one too: call it with the recipe's extra arguments and add
+# "${OBSERVABILITY_ARGS[@]}" to the list; docs/verl.md, "Observability"). RUN_DIR becomes absolute (Ray
+# actors do not run in the launch directory); a trailing trainer.default_local_dir=… among the extra
+# arguments wins. It holds the checkpoints (trainer.default_local_dir) and metrics.jsonl.
+#   per-step reward metrics  the ToolZeroReplayBuffer sampler (…Async when trainer.v1.trainer_mode is not
+#                            sync): toolzero/* means of every reward component, σ, parse failures, hack
+#                            monitors, equal-reward groups.                      REWARD_METRICS=0 turns it off
+#     SAMPLER_POLL_INTERVAL  seconds between its polls of TransferQueue (default 2, verl's)
+#     SAMPLER_STALL_TIMEOUT  seconds without any progress before sample() fails instead of waiting forever
+#                            (verl-project/verl#7155; default 1800, 0 = off)
+#   file logger              verl's `file` backend is added to LOGGER; VERL_FILE_LOGGER_PATH=$RUN_DIR/metrics.jsonl
+#                            goes into the job's Ray runtime env, so the TaskRunner actor that logs sees it
+#                            on `ray start` clusters too.                             FILE_LOGGER=0 turns it off
+#   OBSERVABILITY=0          both off (the TransferQueue setting below stays: it is about start-up, not logging)
+#   TQ_STORAGE_UNITS         TransferQueue storage units, one Ray CPU each for the whole run (default 8, verl's);
+#                            the preflight checks Ray has the CPUs for them (too few: the start-up hangs)
+# The preflight checks these settings; before a launch an earlier metrics.jsonl in RUN_DIR (a run being
+# resumed: verl's FileLogger truncates its file) is kept as metrics.<UTC time>.jsonl, and
+# `toolzero-eval curves RUN_DIR` joins the pieces.
+observability_args() {
+    local run_dir=$1 arg mode=sync logger=${LOGGER:-'["console"]'} sampler=ToolZeroReplayBuffer
+    local metrics=${REWARD_METRICS:-1} file=${FILE_LOGGER:-1}
+    shift
+    if [[ "${OBSERVABILITY:-1}" == 0 ]]; then
+        metrics=0 file=0
+    fi
+    for arg in "$@"; do
+        case "${arg#+}" in
+            trainer.default_local_dir=*) run_dir="${arg#*=}" ;;
+            trainer.v1.trainer_mode=*) mode="${arg#*=}" ;;
+        esac
+    done
+    [[ "$run_dir" == /* ]] || run_dir="$PWD/$run_dir"
+    RUN_DIR=$run_dir
+    METRICS_FILE=""
+    OBSERVABILITY_ARGS=(
+        trainer.default_local_dir="$RUN_DIR"
+        transfer_queue.backend.SimpleStorage.num_data_storage_units="${TQ_STORAGE_UNITS:-8}"
+    )
+    if [[ "$metrics" != 0 ]]; then
+        [[ "$mode" == sync ]] || sampler=ToolZeroReplayBufferAsync
+        OBSERVABILITY_ARGS+=(
+            trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.plugin.replay_buffer
+            trainer.v1.sampler.custom_sampler.name="$sampler"
+            +trainer.v1.sampler.sampler_kwargs.poll_interval="${SAMPLER_POLL_INTERVAL:-2.0}"
+            +trainer.v1.sampler.sampler_kwargs.stall_timeout="${SAMPLER_STALL_TIMEOUT:-1800}"
+        )
+    fi
+    if [[ "$file" != 0 ]]; then
+        METRICS_FILE="$RUN_DIR/metrics.jsonl"
+        logger=$(with_file_logger "$logger")
+        OBSERVABILITY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH=$METRICS_FILE")
+    fi
+    OBSERVABILITY_ARGS+=(trainer.logger="$logger")
+}
+
+# with_file_logger LIST: prints verl's trainer.logger LIST with "file" added ('["console"]' -> '["console","file"]').
+with_file_logger() {
+    case "$1" in
+        *file*) echo "$1" ;;
+        "" | "[]") echo '["file"]' ;;
+        \[*\]) echo "${1%]},\"file\"]" ;;
+        *) echo "[\"$1\",\"file\"]" ;;   # a single backend name
+    esac
+}
+
+# keep_earlier_metrics: before a launch, moves an earlier non-empty $METRICS_FILE aside as
+# metrics.<UTC time>.jsonl (verl's FileLogger opens its file with "wb": a resumed run would erase it).
+keep_earlier_metrics() {
+    [[ -n "$METRICS_FILE" && -s "$METRICS_FILE" ]] || return 0
+    local kept
+    kept="$(dirname "$METRICS_FILE")/metrics.$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+    mv "$METRICS_FILE" "$kept"
+    echo "==> kept the earlier $(basename "$METRICS_FILE") as $kept" >&2
 }

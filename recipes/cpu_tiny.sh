@@ -12,8 +12,10 @@
 #   DRY_RUN=1 bash recipes/cpu_tiny.sh                             # compose + print the config (any venv)
 #
 # Outputs in $RUN_DIR: data/ (toolzero-prep), model/ (tiny model + warm_start.json), metrics.jsonl
-# (verl's file logger: one {"step": N, "data": {metric: value}} per step), checkpoints/global_step_N/,
-# hydra/ (the config main_ppo ran with).
+# (verl's file logger: one {"step": N, "data": {metric: value}} per step), global_step_N/ (the checkpoint)
+# with latest_checkpointed_iteration.txt, hydra/ (the config main_ppo ran with). The per-step metrics and
+# the file logger come from the same observability_args (recipes/common.sh) as the GPU recipes':
+#   .venv/bin/toolzero-eval curves "$RUN_DIR"                      # summary + PNG plots of the run
 # Runs are serialised machine-wide with flock on $E2E_LOCK and killed after $E2E_TIMEOUT seconds (two
 # failure modes of this stack hang); afterwards every process of the run is killed, found by a marker
 # variable in its environment, so a timeout leaves no Ray or vLLM process behind.
@@ -38,6 +40,9 @@ SEED=${SEED:-0}
 E2E_TIMEOUT=${E2E_TIMEOUT:-900}                        # seconds for the whole main_ppo launch
 E2E_LOCK=${E2E_LOCK:-/tmp/toolzero-e2e.lock}
 E2E_LOCK_WAIT=${E2E_LOCK_WAIT:-1800}                   # seconds to wait for another run to finish
+TQ_STORAGE_UNITS=${TQ_STORAGE_UNITS:-1}                # verl's 8 would hold 8 Ray CPUs on a 2-core machine
+SAMPLER_POLL_INTERVAL=${SAMPLER_POLL_INTERVAL:-0.25}   # verl's 2 s poll rounds timing_s/gen up to 2 s steps
+SAMPLER_STALL_TIMEOUT=${SAMPLER_STALL_TIMEOUT:-300}    # a hang fails with TransferQueue's counts before E2E_TIMEOUT
 
 ARGS=(
     algorithm.adv_estimator=grpo
@@ -55,7 +60,8 @@ ARGS=(
     actor_rollout_ref.model.enable_gradient_checkpointing=False
     +actor_rollout_ref.model.override_config.attn_implementation=sdpa   # no flash-attn on CPU
     actor_rollout_ref.actor.strategy=fsdp2                 # FSDP1 asks for a CUDA device handle
-    +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32   # bf16 matmuls: ~10x slower on CPUs without bf16 instructions
+    # bf16 matmuls: ~10x slower on CPUs without bf16 instructions
+    +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32
     actor_rollout_ref.actor.fsdp_config.use_torch_compile=False
     actor_rollout_ref.actor.optim.lr="$LR"
     actor_rollout_ref.actor.use_kl_loss=False
@@ -82,9 +88,6 @@ else
 fi
 ARGS+=(
     "${REWARD_ARGS[@]}"
-    trainer.v1.sampler.custom_sampler.path=pkg://toolzero_verl.plugin.replay_buffer
-    trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBuffer
-    +trainer.v1.sampler.sampler_kwargs.poll_interval=0.25  # verl's 2 s poll rounds timing_s/gen up to 2 s steps
     trainer.total_training_steps="$STEPS"
     trainer.total_epochs=100                               # steps decide
     trainer.device=cpu
@@ -94,22 +97,20 @@ ARGS+=(
     trainer.val_before_train=True
     trainer.save_freq="$STEPS"                             # one checkpoint, at the end
     trainer.max_actor_ckpt_to_keep=1
-    trainer.default_local_dir="$RUN_DIR/checkpoints"
     trainer.project_name=toolzero
     trainer.experiment_name=cpu_tiny
-    trainer.logger='["console","file"]'
-    ray_kwargs.ray_init.num_cpus=16                        # TransferQueue actors each reserve a CPU
+    ray_kwargs.ray_init.num_cpus=16                        # logical CPUs: TransferQueue and verl's workers hold 5
     +ray_kwargs.ray_init.num_gpus=1                        # verl schedules workers on Ray GPUs only
     +ray_kwargs.ray_init.include_dashboard=False
-    transfer_queue.backend.SimpleStorage.num_data_storage_units=1
 )
+observability_args "$RUN_DIR" "$@"   # as every recipe: the ToolZeroReplayBuffer sampler, metrics.jsonl, TransferQueue
+ARGS+=("${OBSERVABILITY_ARGS[@]}")
 RUN_ID="cpu_tiny_$$_$(date +%s)"
 PREFLIGHT_DEVICE=cpu
 LAUNCH_ENV=(
     VERL_USE_EXTERNAL_MODULES=toolzero_verl.testing.cpu_platform   # verl has no CPU platform
     VERL_PLATFORM=cpu
     VLLM_CPU_KVCACHE_SPACE=1                               # GiB of KV cache
-    VERL_FILE_LOGGER_PATH="$RUN_DIR/metrics.jsonl"
     HYDRA_FULL_ERROR=1
     TOOLZERO_E2E_RUN="$RUN_ID"                             # marks every process of this run (cleanup)
 )
@@ -143,9 +144,11 @@ launch() {   # a function, called on the script's last line: editing this file m
     local status=0
     exec 9>"$E2E_LOCK"
     echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
-    flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; return 1; }
+    if ! flock -w "$E2E_LOCK_WAIT" 9; then
+        echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2
+        return 1
+    fi
     trap kill_run_processes EXIT
-    rm -f "$RUN_DIR/metrics.jsonl"
     env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
         python3 -m verl.trainer.main_ppo "${ARGS[@]}" hydra.run.dir="$RUN_DIR/hydra" "$@" 9>&- || status=$?
     if ((status == 124 || status == 137)); then

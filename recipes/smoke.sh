@@ -23,6 +23,9 @@ MIDPOINT=${MIDPOINT:-2}
 TOTAL_STEPS=${TOTAL_STEPS:-4}
 N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-1}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}
+RUN_DIR=${RUN_DIR:-checkpoints/toolzero/smoke}        # metrics.jsonl (no checkpoints in a smoke run)
+TQ_STORAGE_UNITS=${TQ_STORAGE_UNITS:-2}                # 2 + controller + 3 per GPU + 1 = 7 Ray CPUs: fits an 8-vCPU VM
+SAMPLER_POLL_INTERVAL=${SAMPLER_POLL_INTERVAL:-0.5}    # steps of seconds: verl's 2 s poll would round them up
 
 # The bundled example corpora (examples/data), converted once: ~40 rows, enough for 4 steps of 8.
 if [[ "$TRAIN_FILES" == "$DATA_DIR/train.parquet" ]]; then
@@ -70,8 +73,9 @@ ARGS=(
     trainer.val_before_train=True
     trainer.project_name=toolzero
     trainer.experiment_name=smoke
-    trainer.logger='["console"]'
 )
+observability_args "$RUN_DIR" "$@"   # toolzero/* step metrics, metrics.jsonl (off: REWARD_METRICS=0, FILE_LOGGER=0)
+ARGS+=("${OBSERVABILITY_ARGS[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

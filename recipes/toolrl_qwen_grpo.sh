@@ -53,6 +53,7 @@ MAX_CKPT_TO_KEEP=${MAX_CKPT_TO_KEEP:-2}
 PROJECT_NAME=${PROJECT_NAME:-toolzero}
 EXPERIMENT_NAME=${EXPERIMENT_NAME:-qwen2.5-7b-toolrl-grpo}
 LOGGER=${LOGGER:-'["console"]'}
+RUN_DIR=${RUN_DIR:-checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME}  # checkpoints + metrics.jsonl (verl's default place)
 
 ALGORITHM=(
     algorithm.adv_estimator=grpo
@@ -107,9 +108,10 @@ TRAINER=(
     trainer.val_before_train=True
     trainer.project_name="$PROJECT_NAME"
     trainer.experiment_name="$EXPERIMENT_NAME"
-    trainer.logger="$LOGGER"
 )
-ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
+observability_args "$RUN_DIR" "$@"   # toolzero/* step metrics, metrics.jsonl (off: REWARD_METRICS=0, FILE_LOGGER=0)
+ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}"
+      "${OBSERVABILITY_ARGS[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

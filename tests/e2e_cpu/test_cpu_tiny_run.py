@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from toolzero_verl.core.schedules import sigmoid
-from toolzero_verl.testing import metrics_log
+from toolzero_verl.eval import run_log as metrics_log
 
 pytestmark = pytest.mark.e2e_cpu
 
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "cpu_tiny.sh"
 STEPS = 3
 KAPPA, MIDPOINT = 1.0, 2  # steep: σ = 0.27, 0.50, 0.73 over the 3 steps
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the first 8 bytes of every PNG file (PNG specification, 5.2)
 E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))  # the recipe's limit for main_ppo alone
 COMPONENTS = ("score", "format", "general", "strict", "ast", "sigma", "step", "parse_ok")  # GG-GRPO keys
 
@@ -141,7 +143,7 @@ def test_validation_is_scored_strictly(metrics):
 
 
 def test_one_checkpoint_is_written_at_the_end(run):
-    checkpoints = run.run_dir / "checkpoints"
+    checkpoints = run.run_dir  # trainer.default_local_dir = RUN_DIR (observability_args, recipes/common.sh)
     actor = checkpoints / f"global_step_{STEPS}" / "actor"
     assert actor.is_dir() and any(actor.glob("model_world_size_1_rank_0.pt")), sorted(checkpoints.rglob("*"))
     assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == str(STEPS)
@@ -164,3 +166,28 @@ def test_report_step_times_and_the_reward_share(run, metrics):
               f"sampler metrics {1000 * share.get('sampler_s', float('nan')):.1f} ms")
     (run.run_dir / "summary.json").write_text(json.dumps({"steps": metrics.steps, "time_shares": shares}, indent=1))
     assert all(share["step_s"] > 0 and "reward_share" in share for share in shares.values()), shares
+
+
+def test_the_recipe_turns_observability_on_through_common_sh(run):
+    """The sampler and the file logger come from observability_args, the same function the GPU recipes call."""
+    overrides = (run.run_dir / "hydra" / ".hydra" / "overrides.yaml").read_text()
+    assert "trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBuffer" in overrides
+    assert f"VERL_FILE_LOGGER_PATH={run.run_dir}/metrics.jsonl" in overrides
+    assert "stall_timeout=" in overrides
+
+
+def test_curves_plots_the_real_run_and_names_its_steps(run, metrics, tmp_path):
+    """`toolzero-eval curves` on the run's own metrics.jsonl: valid PNGs and a summary of steps 1..STEPS."""
+    out = tmp_path / "curves"
+    proc = subprocess.run([sys.executable, "-m", "toolzero_verl.eval", "curves", str(run.run_dir / "metrics.jsonl"),
+                           "--out", str(out), "--table"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    print("\n" + proc.stdout)
+    for name in ("reward", "validation", "parse_and_hacks", "learning_signal", "update", "response_length", "curves"):
+        png = out / f"{name}.png"
+        assert png.is_file() and png.read_bytes()[:8] == PNG_SIGNATURE, name
+    assert f"training steps: 1-{STEPS} ({STEPS})" in proc.stdout
+    table_steps = [line.split()[0] for line in proc.stdout.splitlines()[1:STEPS + 1]]
+    assert table_steps == [str(step) for step in range(1, STEPS + 1)], proc.stdout
+    sigma = f"{sigmoid(STEPS, KAPPA, MIDPOINT):.4g}"
+    assert any(line.startswith("σ(t)") and sigma in line for line in proc.stdout.splitlines()), proc.stdout

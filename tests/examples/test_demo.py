@@ -6,6 +6,8 @@ with is tested in tests/recipes/test_recipes.py."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 
 import pytest
@@ -98,3 +100,15 @@ def test_worker_scores_equal_direct_compute_score(result):
 def test_near_miss_value_keeps_the_type_and_changes_the_value(value, check):
     changed = demo.near_miss_value(value)
     assert type(changed) is type(value) and changed != value and check(changed)
+
+
+def test_demo_script_with_demo_train_0_stops_before_training(tmp_path):
+    """`DEMO_TRAIN=0 make demo`: the steps above and the dry run, then no training run (no vLLM venv needed)."""
+    out_dir = tmp_path / "out"
+    env = {**os.environ, "DEMO_TRAIN": "0", "DEMO_OUT": str(out_dir)}
+    out = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], env=env, cwd=REPO, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "dry run of qwen7b_ggrpo.sh: OK" in out.stdout
+    assert "DEMO_TRAIN=0: training skipped" in out.stdout and "[5] training" not in out.stdout
+    assert (out_dir / "data" / "train.parquet").is_file() and not (out_dir / "train").exists()

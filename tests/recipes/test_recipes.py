@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from toolzero_verl.plugin import preflight
+from toolzero_verl.plugin import observability, preflight
 from toolzero_verl.testing.examples import recipe_overrides, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -245,9 +245,9 @@ def test_a_finished_launch_prints_the_merge_command(tmp_path):
         "import sys, pathlib\n"
         "args = sys.argv[1:]\n"
         "if args[:2] == ['-m', 'verl.trainer.main_ppo']:\n"
-        "    d = [a.split('=', 1)[1] for a in args if a.startswith('trainer.default_local_dir=')][0]\n"
-        "    pathlib.Path(d).mkdir(parents=True)\n"
-        "    (pathlib.Path(d) / 'latest_checkpointed_iteration.txt').write_text('7')\n"
+        "    d = pathlib.Path([a.split('=', 1)[1] for a in args if a.startswith('trainer.default_local_dir=')][-1])\n"
+        "    if (d / 'latest_checkpointed_iteration.txt').exists(): sys.exit('second run fails')\n"
+        "    (d / 'latest_checkpointed_iteration.txt').write_text('7')\n"
     )
     shim.chmod(0o755)
     env = {**subprocess_env(), "PATH": f"{shim_dir}{os.pathsep}{os.environ['PATH']}"}
@@ -256,5 +256,77 @@ def test_a_finished_launch_prints_the_merge_command(tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"toolzero-eval merge --checkpoint {ckpt}/global_step_7 --out {ckpt}/global_step_7/hf" in out.stderr
     failed = subprocess.run(["bash", str(RECIPES / "smoke.sh"), f"trainer.default_local_dir={ckpt}"],
-                            env=env, capture_output=True, text=True)  # mkdir fails: the run fails
+                            env=env, capture_output=True, text=True)  # the shim fails the second run
     assert failed.returncode != 0 and "toolzero-eval merge" not in failed.stderr
+
+
+# ---- observability by default (recipes/common.sh observability_args) ------------------------------------
+
+SAMPLER_PATH = "trainer.v1.sampler.custom_sampler.path"
+FILE_PATH_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH"
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_every_recipe_logs_reward_metrics_and_a_metrics_file_by_default(recipe, tmp_path):
+    run_dir = tmp_path / "run"
+    cfg = composed(recipe, tmp_path, RUN_DIR=str(run_dir))
+    assert preflight.get(cfg, SAMPLER_PATH) == "pkg://toolzero_verl.plugin.replay_buffer"
+    assert preflight.get(cfg, "trainer.v1.sampler.custom_sampler.name") == "ToolZeroReplayBuffer"
+    assert preflight.get(cfg, "trainer.v1.sampler.sampler_kwargs.stall_timeout") > 0  # never waits forever
+    assert "file" in list(preflight.get(cfg, "trainer.logger"))
+    assert preflight.get(cfg, FILE_PATH_KEY) == str(run_dir / "metrics.jsonl")
+    assert preflight.get(cfg, "trainer.default_local_dir") == str(run_dir)
+    assert preflight.get(cfg, "transfer_queue.backend.SimpleStorage.num_data_storage_units") >= 1
+    assert observability.sampler_problems(cfg) == [] and observability.file_logger_problems(cfg, {}) == []
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_observability_0_turns_both_off_in_every_recipe(recipe, tmp_path):
+    cfg = composed(recipe, tmp_path, OBSERVABILITY="0")
+    assert preflight.get(cfg, SAMPLER_PATH) is None  # verl's own ReplayBuffer
+    assert "file" not in list(preflight.get(cfg, "trainer.logger"))
+    assert preflight.get(cfg, FILE_PATH_KEY) is None
+
+
+def test_each_switch_turns_off_one_part_and_logger_keeps_wandb(tmp_path):
+    no_metrics = composed("qwen7b_ggrpo", tmp_path, REWARD_METRICS="0")
+    assert preflight.get(no_metrics, SAMPLER_PATH) is None and "file" in list(no_metrics.trainer.logger)
+    no_file = composed("qwen7b_ggrpo", tmp_path, FILE_LOGGER="0", LOGGER='["console","wandb"]')
+    assert preflight.get(no_file, SAMPLER_PATH) is not None and list(no_file.trainer.logger) == ["console", "wandb"]
+    both = composed("qwen7b_ggrpo", tmp_path, LOGGER='["console","wandb"]')
+    assert list(both.trainer.logger) == ["console", "wandb", "file"]
+
+
+def test_async_trainer_mode_gets_the_async_sampler_and_run_dir_follows_the_checkpoint_dir(tmp_path):
+    """observability_args reads the extra arguments the recipe is called with, as main_ppo will get them."""
+    extra = ("trainer.v1.trainer_mode=colocate_async", f"trainer.default_local_dir={tmp_path}/ckpt")
+    args = args_with_extra("qwen7b_ggrpo", tmp_path, *extra)
+    assert "trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBufferAsync" in args
+    assert f"+{FILE_PATH_KEY}={tmp_path}/ckpt/metrics.jsonl" in args
+    cfg = preflight.compose(args + list(extra))
+    assert cfg.trainer.default_local_dir == f"{tmp_path}/ckpt"
+    assert observability.sampler_problems(cfg) == []
+
+
+def args_with_extra(recipe: str, tmp_path: Path, *extra: str) -> list[str]:
+    """The override list a recipe builds when called with extra arguments (PRINT_ARGS=1 prints them too)."""
+    env = subprocess_env({"DATA_DIR": str(tmp_path / "data"), "PRINT_ARGS": "1"})
+    out = subprocess.run(["bash", str(RECIPES / f"{recipe}.sh"), *extra], check=True, env=env, capture_output=True,
+                         text=True)
+    return [line for line in out.stdout.splitlines() if line]
+
+
+@pytest.mark.parametrize(("env", "on"), [({}, True), ({"OBSERVABILITY": "0"}, False)])
+def test_dry_run_of_the_7b_recipe_says_whether_the_sampler_and_file_logger_are_on(env, on, tmp_path):
+    """The issue's acceptance: a fresh DRY_RUN=1 of the 7B recipe composes against verl's Hydra schema with
+    both on (and with both off under OBSERVABILITY=0)."""
+    run_env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path), "RUN_DIR": str(tmp_path / "run"),
+               **env}
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=run_env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "dry run OK" in out.stdout
+    assert ("ToolZeroReplayBuffer {'poll_interval': 2.0, 'stall_timeout': 1800}" in out.stdout) is on
+    assert (f"{tmp_path}/run/metrics.jsonl" in out.stdout) is on
+    assert ("['console', 'file']" in out.stdout) is on
+    if not on:
+        assert "per-step reward metrics  off" in out.stdout and "metrics file             off" in out.stdout

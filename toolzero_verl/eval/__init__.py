@@ -13,6 +13,8 @@
   bfcl-eval and ``bfcl-official`` (BFCL's own generate/evaluate);
 - :mod:`~toolzero_verl.eval.manifest` and :mod:`~toolzero_verl.eval.compare`: what produced a number, and
   ``compare`` / ``merge-metrics``;
+- :mod:`~toolzero_verl.eval.run_log` and :mod:`~toolzero_verl.eval.curves`: a training run's logged metrics
+  (verl's file-logger JSONL or console) -> a text summary and plots (``toolzero-eval curves``);
 - :mod:`~toolzero_verl.eval.errors`: BFCL error strings -> report columns;
 - :mod:`~toolzero_verl.eval.paths`: checking paths before any work;
 - :mod:`~toolzero_verl.eval.cli`: the command line (``toolzero-eval`` / ``python -m toolzero_verl.eval``).

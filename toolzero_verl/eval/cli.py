@@ -10,10 +10,12 @@ Subcommands (docs/eval.md)::
     toolzero-eval bfcl-official generate|evaluate ...                    BFCL's own pipeline (needs bfcl-eval)
     toolzero-eval compare A.json B.json        two metrics files, refused when their settings differ
     toolzero-eval merge-metrics A.json B.json --out AB.json     disjoint BFCL categories of one run
+    toolzero-eval curves RUN [--out DIR] [--table]   a training run's logged metrics -> PNGs + summary
 
 ``score`` and ``bfcl`` take ``--generate --model CKPT`` to generate first (into ``--generations``).
 Exit status: 0 done, 2 bad input (a path, an option or a file that cannot be used: one line on stderr
-naming it), 3 an optional dependency is missing (vLLM, verl or bfcl-eval; the message says what to do).
+naming it), 3 an optional dependency is missing (vLLM, verl, bfcl-eval or matplotlib; the message says what to
+do).
 
 >>> build_parser().parse_args(["bfcl-prompts", "--bfcl-dir", "d", "--out", "p.parquet"]).output_format
 'answer'
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     from . import compare as cmp
-    from . import merge, official
+    from . import curves, merge, official
 
     merge.add_parsers(sub)
 
@@ -167,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     official.add_parsers(sub)
     cmp.add_parsers(sub)
+    curves.add_parsers(sub)
     return parser
 
 
@@ -345,13 +348,14 @@ def cmd_generate(args) -> int:
 
 def _commands() -> dict[str, Any]:
     from . import compare as cmp
-    from . import merge, official
+    from . import curves, merge, official
 
     return {"score": cmd_score, "bfcl-prompts": cmd_bfcl_prompts, "bfcl": cmd_bfcl, "generate": cmd_generate,
-            **merge.COMMANDS, **official.COMMANDS, **cmp.COMMANDS}
+            **merge.COMMANDS, **official.COMMANDS, **cmp.COMMANDS, **curves.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .curves import PlotsUnavailable
     from .generate import GenerationUnavailable
     from .merge import VerlUnavailable
     from .official import BfclUnavailable
@@ -360,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _commands()[args.command](args)
-    except (GenerationUnavailable, BfclUnavailable, VerlUnavailable) as exc:  # an optional dependency
+    except (GenerationUnavailable, BfclUnavailable, VerlUnavailable, PlotsUnavailable) as exc:  # an optional dependency
         print(f"toolzero-eval {args.command}: {exc}", file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY
     except (InputError, ConfigError, ValueError, OSError) as exc:

@@ -17,7 +17,9 @@ files exist and carry our ground-truth schema, the model path is usable, enough 
 the parallel sizes, the ``toolzero`` reward manager is registered in *this* Python, and the training
 total is set when a schedule needs it. Each failure prints one actionable line; nothing is started.
 ``--device cpu check`` (the CPU end-to-end tier, ``recipes/cpu_tiny.sh``) replaces the GPU checks by
-the CPU set-up checks of :func:`check_cpu`.
+the CPU set-up checks of :func:`check_cpu`. Both check what makes the run observable and safe to wait
+on (:mod:`toolzero_verl.plugin.observability`): the sampler's options and class, the file logger's
+path, and enough Ray CPUs for TransferQueue's actors.
 
 verl, torch and ray are imported inside the functions, so ``import toolzero_verl.plugin.preflight`` is cheap.
 
@@ -47,6 +49,8 @@ SUBSET = (
     "actor_rollout_ref.rollout",
     "reward",
     "trainer",
+    "ray_kwargs",
+    "transfer_queue",
 )
 # One line per hyperparameter in the dry-run header: (label, config key).
 SUMMARY_KEYS = (
@@ -273,7 +277,8 @@ def _check_data_file(name: str, key: str, want_format: str, cfg) -> tuple[int, l
         return rows, [Problem(
             "data",
             f"{key}: {path} was prepared with --output-format {have_format} but the reward parses "
-            f"'{want_format}'; re-run toolzero-prep with --output-format {want_format} or set OUTPUT_FORMAT={have_format}",
+            f"'{want_format}'; re-run toolzero-prep with --output-format {want_format} "
+            f"or set OUTPUT_FORMAT={have_format}",
         )]
     return rows, []
 
@@ -289,7 +294,8 @@ def check_model(cfg) -> list[Problem]:
         if not path.is_dir():
             return [Problem("model", f"model path {path} does not exist; download the model there or set MODEL_PATH")]
         if not (path / "config.json").is_file():
-            return [Problem("model", f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
+            return [Problem("model",
+                            f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
         return []
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         try:
@@ -404,7 +410,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             vllm_installed = False
     problems: list[Problem] = []
     if get(cfg, "trainer.device") != "cpu":
-        problems.append(Problem("cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
+        problems.append(Problem("cpu",
+                                f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
     modules = [m.strip() for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",")]
     if CPU_PLATFORM_MODULE not in modules or env.get("VERL_PLATFORM") != "cpu":
         problems.append(Problem(
@@ -413,7 +420,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             "VERL_PLATFORM=cpu (recipes/cpu_tiny.sh does)",
         ))
     if (int(get(cfg, "trainer.nnodes") or 1), int(get(cfg, "trainer.n_gpus_per_node") or 0)) != (1, 1):
-        problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
+        problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 "
+                                       "trainer.n_gpus_per_node=1"))
     if get(cfg, "actor_rollout_ref.rollout.name") == "vllm" and not vllm_installed:
         problems.append(Problem(
             "cpu",
@@ -496,6 +504,14 @@ def check_total_steps(cfg) -> list[Problem]:
     return problems
 
 
+def check_observability(cfg, environ=None, ray_cpus: float | None = None) -> list[Problem]:
+    """The per-step metrics sampler, the file logger and TransferQueue's Ray CPUs
+    (:mod:`toolzero_verl.plugin.observability`)."""
+    from toolzero_verl.plugin import observability
+
+    return [Problem(check, message) for check, message in observability.problems(cfg, environ, ray_cpus)]
+
+
 def run_checks(cfg, gpu_count: int | None = None, ray_gpus: float | None = None, device: str = "gpu") -> list[Problem]:
     """All launch checks, in the order a user would fix them (``device="cpu"``: the CPU tier's set-up
     instead of the GPU counts)."""
@@ -506,6 +522,7 @@ def run_checks(cfg, gpu_count: int | None = None, ray_gpus: float | None = None,
         + check_data(cfg)
         + check_model(cfg)
         + (check_cpu(cfg) if device == "cpu" else check_gpus(cfg, gpu_count, ray_gpus))
+        + check_observability(cfg)
     )
 
 
@@ -539,6 +556,10 @@ def dry_run(overrides: Sequence[str], out=None) -> Any:
     print(f"== dry run: {len(overrides)} overrides composed against verl {verl.__version__} ({CONFIG_NAME})", file=out)
     print("\n".join(summary_lines(cfg)), file=out)
     print(f"  {'reward manager class':<24} {manager.__module__}.{manager.__qualname__}", file=out)
+    from toolzero_verl.plugin import observability
+
+    for label, value in observability.summary(cfg):
+        print(f"  {label:<24} {value}", file=out)
     print("== effective config", file=out)
     print(yaml.safe_dump(effective_subset(cfg), sort_keys=False, default_flow_style=False, width=120), file=out)
     print("== dry run OK: the config composes and validates; nothing was launched", file=out)

@@ -24,6 +24,14 @@ returns ``(batch, metrics)``, and verl merges those metrics into the step's logg
     queueing included; trajectories are scored concurrently, so the sum bounds the reward's share
     of a step from above), and ``toolzero/timing_s/reward_metrics``, this sampler's own cost.
 
+- A guard against verl's sampler waiting forever: verl 0.9.1's ``sample()`` polls TransferQueue in an
+  unbounded loop until enough prompt groups are finished, so one group that never leaves "running" (a
+  lost rollout request, a dead agent-loop worker) stops training silently, with the process alive
+  (verl-project/verl#7155; the loop is the same in verl 0.9.1's ``trainer/ppo/v1/replay_buffer.py``).
+  When the prompt and trajectory states in TransferQueue have not changed for ``stall_timeout``
+  seconds, ``sample()`` raises :class:`SamplerStalled` with the counts instead, so the run fails with
+  a message (and ``main_ppo`` exits) rather than idling.
+
 - Optional dropping of those constant groups before they reach the batch
   (``drop_equal_reward_groups: true``). This reuses verl's own group filter in ``ReplayBuffer``
   (evict + refill from the dataloader), which verl only enables for its built-in buffer.
@@ -54,14 +62,25 @@ from typing import Any, Mapping, Sequence
 import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer, ReplayBufferAsync
 
-from toolzero_verl.core.options import Options, option
+from toolzero_verl.core.options import ConfigError, Options, option
 from toolzero_verl.rewards.metrics import METRIC_PREFIX, finite, reward_metrics
 
 logger = logging.getLogger(__name__)
 
 CANONICAL_REWARD = "reward"  # verl's name for the token-summed rm_scores in its group filter
 POLL_INTERVAL_S = 2.0  # verl's ReplayBuffer default
+# Every poll is a kv_list round trip to the TransferQueue controller, which lists every key it holds while
+# it also serves the agent loop's writes: more than ~20 polls a second buys nothing and loads it.
+MIN_POLL_INTERVAL_S = 0.05
+# No change at all in TransferQueue's prompt and trajectory states for this long means a hang. The slowest
+# legitimate wait is one long generation (2,048 tokens at tens of tokens/s under load: minutes).
+STALL_TIMEOUT_S = 1800.0
+MIN_POLLS_PER_STALL = 10  # a stall is judged over at least this many polls
 TIMER_KEY = "compute_score"  # verl's AgentLoopMetrics field: seconds the agent loop waited for the reward
+
+
+class SamplerStalled(RuntimeError):
+    """verl's ``sample()`` saw no progress in TransferQueue for ``stall_timeout`` seconds."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +97,60 @@ class ReplayBufferOptions(Options):
     train_batch_size: int | None = option(None, min=1, help="sync + dropping: prompts per step")
     max_inflight_gen_batches: int = option(1, min=1, help="sync + dropping: bound on speculative refill batches")
     gen_batch_size: int = option(1, min=1, help="sync + dropping: must equal data.gen_batch_size (set it to 1)")
-    poll_interval: float = option(POLL_INTERVAL_S, above=0.0, help="seconds between polls for finished groups")
+    poll_interval: float = option(POLL_INTERVAL_S, min=MIN_POLL_INTERVAL_S,
+                                  help="seconds between polls for finished groups")
+    stall_timeout: float = option(
+        STALL_TIMEOUT_S, min=0.0,
+        help="seconds without any change in TransferQueue's prompt and trajectory states before sample() raises "
+             "instead of waiting forever; 0 = wait forever (verl's behaviour)",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if 0 < self.stall_timeout < MIN_POLLS_PER_STALL * self.poll_interval:
+            raise ConfigError(
+                f"option 'stall_timeout' ({self.stall_timeout:g} s) must cover at least {MIN_POLLS_PER_STALL} polls "
+                f"of poll_interval={self.poll_interval:g} s, or be 0 (off)"
+            )
+
+
+class StallWatch:
+    """How long a state has stayed the same; ``observe`` returns the seconds since it last changed.
+
+    >>> now = [0.0]
+    >>> watch = StallWatch(clock=lambda: now[0])
+    >>> watch.observe((1, 2)); now[0] = 5.0; watch.observe((1, 2))
+    0.0
+    5.0
+    >>> now[0] = 7.0; watch.observe((0, 3)); now[0] = 8.0; watch.observe((0, 3))
+    0.0
+    1.0
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        self._state: object = None
+        self._since = 0.0
+
+    def observe(self, state: object) -> float:
+        now = self.clock()
+        if state != self._state:
+            self._state, self._since = state, now
+        return now - self._since
 
 
 def timing_metrics(per_trajectory: Sequence[Mapping[str, Any]], prefix: str = METRIC_PREFIX) -> dict[str, float]:
     """Mean, max and sum of verl's per-trajectory ``compute_score`` seconds (``AgentLoopMetrics``).
 
-    >>> timing_metrics([{"compute_score": 0.25}, {"compute_score": 0.75, "generate_sequences": 2.0}])
-    {'toolzero/timing_s/compute_score/mean': 0.5, 'toolzero/timing_s/compute_score/max': 0.75, 'toolzero/timing_s/compute_score/sum': 1.0}
+    >>> per_trajectory = [{"compute_score": 0.25}, {"compute_score": 0.75, "generate_sequences": 2.0}]
+    >>> for name, value in timing_metrics(per_trajectory).items():
+    ...     print(name, value)
+    toolzero/timing_s/compute_score/mean 0.5
+    toolzero/timing_s/compute_score/max 0.75
+    toolzero/timing_s/compute_score/sum 1.0
     """
     seconds = [s for s in (finite(m.get(TIMER_KEY)) for m in per_trajectory) if s is not None]
     if not seconds:
@@ -114,6 +179,11 @@ class _RewardMetricsMixin:
     ):
         self.toolzero_options = options = parse_options(sampler_kwargs)
         self._warned_metrics = False
+        self._stall = StallWatch()
+        self._stall_batch_size = 0
+        if options.stall_timeout and not callable(getattr(super(), "_wait_for_next_poll", None)):
+            logger.warning("toolzero sampler: this verl's ReplayBuffer has no _wait_for_next_poll; stall_timeout "
+                           "cannot act (written for verl 0.9.1)")
         self._agent_loop_timers = True  # False once TransferQueue had no "metrics" field (older verl)
         if options.drop_equal_reward_groups:
             if refill_fn is None:
@@ -143,6 +213,8 @@ class _RewardMetricsMixin:
         )
 
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
+        self._stall.reset()
+        self._stall_batch_size = batch_size
         batch, metrics = super().sample(global_steps=global_steps, partition_id=partition_id, batch_size=batch_size)
         if partition_id != "val":  # the trainer discards validation sampling metrics
             try:
@@ -156,6 +228,34 @@ class _RewardMetricsMixin:
                     self._warned_metrics = True
                     logger.warning("toolzero sampler: reward metrics skipped: %s: %s", type(exc).__name__, exc)
         return batch, metrics
+
+    def _wait_for_next_poll(self, partition_id: str, last_debug_time: float) -> float:
+        """verl's poll wait (called by both buffers' loops after each look at TransferQueue), plus the stall check."""
+        self._check_stall(partition_id)
+        return super()._wait_for_next_poll(partition_id, last_debug_time)
+
+    def _check_stall(self, partition_id: str) -> None:
+        timeout = self.toolzero_options.stall_timeout
+        if not timeout:
+            return
+        counts = {
+            "pending": len(self.pending_keys[partition_id]),
+            "running": len(self.running_keys[partition_id]),
+            "finished": len(self.finished_keys[partition_id]),
+            "failed": len(self.failure_keys[partition_id]),
+            "trajectories": len(self.partitions[partition_id]),
+        }
+        stalled = self._stall.observe(tuple(counts.values()))
+        if stalled >= timeout:
+            state = ", ".join(f"{k} {v}" for k, v in counts.items())
+            raise SamplerStalled(
+                f"ReplayBuffer.sample() saw no change in TransferQueue for {stalled:.0f} s while waiting for "
+                f"{self._stall_batch_size} finished prompt group(s) of partition {partition_id!r} ({state} "
+                "prompt groups / trajectories). A group that never leaves 'running' would hang verl's sampler "
+                "forever (verl-project/verl#7155): look for a failed rollout server or agent-loop worker in the "
+                "Ray logs. If generation is legitimately this slow, raise "
+                "+trainer.v1.sampler.sampler_kwargs.stall_timeout (0 turns the check off)."
+            )
 
     def batch_reward_metrics(self, batch) -> dict[str, float]:
         """Read the sampled trajectories' ``reward_extra_info`` from TransferQueue and average it."""

@@ -4,7 +4,6 @@
 - :mod:`.tiny_model` — a tiny Qwen2 built on it, warm-started on the example answers (CPU tier).
 - :mod:`.cpu_platform` — the CPU platform shim that lets ``python -m verl.trainer.main_ppo`` run on a
   CPU with vLLM's CPU build; loaded only through ``VERL_USE_EXTERNAL_MODULES``.
-- :mod:`.metrics_log` — reads the per-step metrics verl logs (file logger JSONL or console lines).
 - :mod:`.examples` — the bundled example corpora and the recipes of a source checkout.
 - :mod:`.budget` — hypothesis example counts: full in ``make test``, a tenth in the fast tier.
 - :mod:`.import_blocker` — makes verl, torch and ray unimportable (the fast tier, the layer test).

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolzero_verl.plugin import preflight
+from toolzero_verl.plugin import observability, preflight
 from toolzero_verl.plugin.preflight import Problem
 from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
 
@@ -22,7 +22,8 @@ RECIPE = REPO / "recipes" / "qwen7b_ggrpo.sh"
 
 @pytest.fixture(scope="module")
 def base_args(tmp_path_factory) -> list[str]:
-    return recipe_overrides(RECIPE, {"DATA_DIR": str(tmp_path_factory.mktemp("nodata"))})
+    return recipe_overrides(RECIPE, {"DATA_DIR": str(tmp_path_factory.mktemp("nodata")),
+                                     "RUN_DIR": str(tmp_path_factory.mktemp("run"))})
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,8 @@ def test_unregistered_plugin_fails_check_with_the_fix(base_args, tmp_path):
     env = {**subprocess_env(), "VERL_USE_EXTERNAL_PLUGINS": "none"}
     args = base_args + data_args(tmp_path)
     out = subprocess.run(
-        [sys.executable, "-m", "toolzero_verl.plugin.preflight", "check", "--", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "toolzero_verl.plugin.preflight", "check", "--", *args],
+        env=env, capture_output=True, text=True,
     )
     assert out.returncode == 1
     assert "[plugin] reward manager 'toolzero' is not registered" in out.stderr
@@ -220,6 +222,77 @@ def test_reward_option_typo_is_caught_before_training(base_args):
         preflight.dry_run(base_args + ["+reward.custom_reward_function.reward_kwargs.kapa=0.2"])
 
 
+# ---- observability: the sampler, the file logger, TransferQueue's Ray CPUs ---------------------------
+
+
+def test_the_recipes_observability_settings_pass(base_args):
+    cfg = cfg_with(base_args)
+    assert observability.problems(cfg, environ={}, cpus=64) == []
+    assert preflight.check_observability(cfg, environ={}, ray_cpus=64) == []
+
+
+@pytest.mark.parametrize(("override", "needle"), [
+    ("+trainer.v1.sampler.sampler_kwargs.stal_timeout=60", "unknown option(s) ['stal_timeout']"),
+    ("trainer.v1.sampler.sampler_kwargs.stall_timeout=5", "at least 10 polls of poll_interval=2"),
+    ("trainer.v1.sampler.sampler_kwargs.poll_interval=0", "poll_interval"),
+    ("trainer.v1.trainer_mode=colocate_async",
+     "needs trainer.v1.sampler.custom_sampler.name=ToolZeroReplayBufferAsync"),
+])
+def test_sampler_settings_fail_before_the_launch(base_args, override, needle):
+    """verl builds the sampler only after Ray and the workers started; the preflight parses its options first."""
+    found = messages(preflight.check_observability(cfg_with(base_args, override), environ={}, ray_cpus=64))
+    assert "[sampler]" in found and needle in found
+
+
+def test_verls_own_sampler_is_not_checked(base_args):
+    cfg = cfg_with(base_args, "trainer.v1.sampler.custom_sampler.path=null",
+                   "trainer.v1.sampler.custom_sampler.name=null", "+trainer.v1.sampler.sampler_kwargs.anything=1")
+    assert observability.sampler_problems(cfg) == []
+
+
+def test_too_few_ray_cpus_for_transfer_queue_is_reported_with_both_fixes(base_args):
+    """Each storage unit and the controller hold a Ray CPU, verl's placement groups 3 per GPU: with too few,
+    TransferQueue's start-up waits forever (the CPU tier's first hang)."""
+    cfg = cfg_with(base_args)  # 8 GPUs, verl's 8 storage units: 1 + 8 + 24 + 1 = 34 CPUs
+    found = messages(observability.transfer_queue_problems(cfg, cpus=2, where="this machine"))
+    assert "needs 34 Ray CPUs" in found and "this machine has 2" in found
+    assert "ray_kwargs.ray_init.num_cpus=34" in found and "TQ_STORAGE_UNITS" not in found  # no unit count fits
+    assert "set TQ_STORAGE_UNITS=4" in messages(observability.transfer_queue_problems(cfg, cpus=30))
+    assert observability.transfer_queue_problems(cfg, cpus=34) == []
+    one_gpu = cfg_with(base_args, "trainer.n_gpus_per_node=1", "ray_kwargs.ray_init.num_cpus=8",
+                       "actor_rollout_ref.rollout.tensor_model_parallel_size=1")
+    assert "set TQ_STORAGE_UNITS=3" in messages(observability.transfer_queue_problems(one_gpu))  # num_cpus=8
+
+
+def test_file_logger_path_problems(base_args, tmp_path):
+    runtime = "+ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH"
+    good = cfg_with(base_args)
+    path, where = observability.file_logger_path(good, environ={})
+    assert where == "runtime_env" and path.endswith("/metrics.jsonl") and Path(path).is_absolute()
+    relative = cfg_with(base_args, f"{runtime.lstrip('+')}=run/m.jsonl")
+    assert "is relative" in messages(preflight.check_observability(relative, environ={}, ray_cpus=64))
+    no_file = cfg_with(base_args, "trainer.logger=[console]")
+    assert "has no 'file'" in messages(preflight.check_observability(no_file, environ={}, ray_cpus=64))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    unwritable = cfg_with(base_args, f"{runtime.lstrip('+')}={blocked}/m.jsonl")
+    assert "is not a writable folder" in messages(preflight.check_observability(unwritable, environ={}, ray_cpus=64))
+    # set only in this shell: fine on one node (a local Ray inherits it), not on a `ray start` cluster
+    shell_only = [a for a in base_args if not a.startswith(runtime)]
+    env = {"VERL_FILE_LOGGER_PATH": str(tmp_path / "m.jsonl")}
+    assert observability.file_logger_problems(preflight.compose(shell_only), env) == []
+    multi = preflight.compose(shell_only + ["trainer.nnodes=4"])
+    assert f"pass {runtime}={tmp_path}/m.jsonl" in messages(preflight.check_observability(multi, env, ray_cpus=500))
+
+
+def test_dry_run_says_what_is_logged_and_where(base_args, capsys):
+    assert preflight.main(["dry-run", *base_args]) == 0
+    out = capsys.readouterr().out
+    assert "loggers                  ['console', 'file']" in out
+    assert "per-step reward metrics  ToolZeroReplayBuffer {'poll_interval': 2.0, 'stall_timeout': 1800}" in out
+    assert "metrics file" in out and "/metrics.jsonl" in out
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 
@@ -249,7 +322,8 @@ def test_check_passes_when_everything_is_in_place(base_args, example_data, tmp_p
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
-    monkeypatch.setattr(preflight, "visible_gpus", lambda: 8)  # the one thing a CPU machine cannot provide
+    monkeypatch.setattr(preflight, "visible_gpus", lambda: 8)  # what this 2-core CPU machine cannot provide:
+    monkeypatch.setattr(observability, "local_cpus", lambda: 64)  # 8 GPUs and the Ray CPUs to go with them
     code = preflight.main(["check", *base_args, *data_args(example_data), f"actor_rollout_ref.model.path={model}"])
     assert code == 0, capsys.readouterr().err
     assert "preflight OK" in capsys.readouterr().out

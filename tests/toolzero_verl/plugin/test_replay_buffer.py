@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -273,3 +274,65 @@ def test_async_variant_adds_the_same_metrics(tq_store):
     assert uids_of(batch) == {u1, u2}
     assert metrics["toolzero/score/mean"] == pytest.approx(sum(i["score"] for i in every) / 4)
     assert metrics["toolzero/equal_reward_groups/fraction"] == 0.5
+
+
+# --- the stall guard ---------------------------------------------------------------------------------
+
+
+def test_stall_timeout_must_cover_several_polls_or_be_off():
+    from toolzero_verl.core.options import ConfigError
+
+    assert parse_options({}).stall_timeout == 1800.0
+    assert parse_options({"stall_timeout": 0}).stall_timeout == 0.0  # verl's behaviour: wait forever
+    with pytest.raises(ConfigError, match="at least 10 polls of poll_interval=2"):
+        parse_options({"stall_timeout": 5})
+    with pytest.raises(ConfigError, match="poll_interval"):
+        parse_options({"poll_interval": 0.001})
+
+
+def put_prompt(tq, status, step=10, partition="train", uid=None):
+    """A prompt group's tag as verl's agent loop keeps it (``agent_loop_tq.py``): pending, running, finished."""
+    uid = uid or str(uuid.uuid4())
+    tq.kv_put(key=uid, partition_id=partition, tag={"is_prompt": True, "status": status, "global_steps": step})
+    return uid
+
+
+@pytest.mark.ray
+def test_a_group_stuck_in_running_fails_the_sample_instead_of_hanging(tq_store):
+    """verl-project/verl#7155: verl's loop would poll forever; the guard raises with what it saw."""
+    from toolzero_verl.plugin.replay_buffer import SamplerStalled
+
+    put_group(tq_store, ["Paris", "London"])
+    put_prompt(tq_store, "running")
+    buffer = build_buffer(["+trainer.v1.sampler.sampler_kwargs.stall_timeout=1"])
+    with pytest.raises(SamplerStalled) as info:
+        sample(buffer, global_steps=10, partition_id="train", batch_size=2)
+    message = str(info.value)
+    assert "waiting for 2 finished prompt group(s) of partition 'train'" in message
+    assert "running 1, finished 1" in message and "verl-project/verl#7155" in message
+    assert "stall_timeout" in message
+
+
+@pytest.mark.ray
+def test_a_slow_but_moving_rollout_is_not_a_stall(tq_store):
+    """Each change in TransferQueue restarts the clock: 4 s of waiting with a change every second passes a
+    3 s stall timeout."""
+    uid = put_prompt(tq_store, "pending")
+    buffer = build_buffer(["+trainer.v1.sampler.sampler_kwargs.stall_timeout=3"])
+
+    def roll_out():
+        for status in ("running", "running"):
+            time.sleep(1.0)
+            put_prompt(tq_store, status, uid=uid)
+            put_prompt(tq_store, "running")  # another group starts: the state changes
+        time.sleep(1.0)
+        put_group(tq_store, ["Paris", "London"])
+        time.sleep(1.0)
+        put_group(tq_store, ["Rome", "Paris"])
+
+    feeder = threading.Thread(target=roll_out, daemon=True)
+    feeder.start()
+    start = time.monotonic()
+    batch, metrics = sample(buffer, global_steps=10, partition_id="train", batch_size=2)
+    feeder.join()
+    assert time.monotonic() - start > 3 and len(uids_of(batch)) == 2 and "toolzero/score/mean" in metrics
