@@ -6,11 +6,11 @@
 # Data, either ToolRL's released 4k mix exactly as released (ground truth kept as ToolRL's raw
 # string, so the reward is byte-for-byte ToolRL's):
 #   toolzero-prep --toolrl rlla_rl.json --toolrl-gt raw --output-format toolrl --test-size 0.02 \
-#                 --out ~/data/toolzero/toolrl
+#                 --out ~/data/toolrl
 # or rebuilt from the raw corpora with ToolRL's mix (2k ToolACE / 1k Hammer-masked xLAM / 1k xLAM):
 #   toolzero-prep --toolace data.json --xlam xlam_function_calling_60k.json --mix toolrl \
 #                 --hammer-mask-rate 0.5 --hammer-mask-sources xlam --output-format toolrl \
-#                 --out ~/data/toolzero/toolrl
+#                 --out ~/data/toolrl
 #   bash recipes/toolrl_qwen_grpo.sh                  # preflight checks, then train
 #   DRY_RUN=1 bash recipes/toolrl_qwen_grpo.sh        # CPU: compose + print the verl config, launch nothing
 #
@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # ---- model and data ------------------------------------------------------------------------------
 MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-7B-Instruct}     # ToolRL's headline GRPO cold-start model
-DATA_DIR=${DATA_DIR:-$HOME/data/toolzero/toolrl}
+DATA_DIR=${DATA_DIR:-$HOME/data/toolrl}              # a sibling of ~/data/toolzero: toolzero-prep replaces --out whole
 TRAIN_FILES=${TRAIN_FILES:-$DATA_DIR/train.parquet}
 VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 

@@ -258,3 +258,18 @@ def test_a_finished_launch_prints_the_merge_command(tmp_path):
     failed = subprocess.run(["bash", str(RECIPES / "smoke.sh"), f"trainer.default_local_dir={ckpt}"],
                             env=env, capture_output=True, text=True)  # mkdir fails: the run fails
     assert failed.returncode != 0 and "toolzero-eval merge" not in failed.stderr
+
+
+def test_default_data_dirs_are_never_nested(tmp_path):
+    """toolzero-prep replaces --out as a whole (docs/data.md §6): preparing one recipe's default data dir must
+    never delete another's, so no default dir may lie inside another (equal dirs share one data set)."""
+    dirs = {}
+    for recipe in ("qwen7b_ggrpo", "qwen32b_ggrpo", "toolrl_qwen_grpo"):
+        args = recipe_overrides(RECIPES / f"{recipe}.sh", {"HOME": str(tmp_path)})
+        train = next(a.split("=", 1)[1] for a in args if a.startswith("data.train_files="))
+        dirs[recipe] = Path(train).parent
+    assert all(d.is_relative_to(tmp_path) for d in dirs.values()), dirs  # defaults live under $HOME/data
+    for a, da in dirs.items():
+        for b, db in dirs.items():
+            if da != db:
+                assert not da.is_relative_to(db), f"{a}'s default {da} lies inside {b}'s {db}"
