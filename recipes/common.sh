@@ -97,3 +97,31 @@ reward_args() {
         REWARD_ARGS+=("+reward.custom_reward_function.reward_kwargs.$option")
     done
 }
+
+# lora_args: sets LORA_ARGS, the overrides of verl's own LoRA (docs/recipes.md, "LoRA"): peft adapters on the
+# FSDP actor, vLLM loading the base weights from the model's safetensors and the adapter at every weight sync
+# (verl/workers/rollout/vllm_rollout/vllm_async_server.py). Empty when LORA_RANK is 0 (full-parameter training).
+#   LORA_RANK            adapter rank; 0 = off (every recipe's default)
+#   LORA_ALPHA           scaling numerator (alpha / rank); default 32, as in "LoRA Without Regret" (Schulman et al., 2025)
+#   LORA_TARGET_MODULES  peft target_modules; default all-linear (every linear layer but the LM head)
+lora_args() {
+    LORA_ARGS=()
+    [[ "${LORA_RANK:-0}" == 0 ]] && return 0
+    LORA_ARGS=(
+        actor_rollout_ref.model.lora_rank="$LORA_RANK"
+        actor_rollout_ref.model.lora_alpha="${LORA_ALPHA:-32}"
+        actor_rollout_ref.model.target_modules="${LORA_TARGET_MODULES:-all-linear}"
+        actor_rollout_ref.rollout.load_format=safetensors   # vLLM loads the base itself; only adapters are synced
+        actor_rollout_ref.rollout.layered_summon=True       # gather the adapter one FSDP unit at a time
+    )
+}
+
+# lora_lr FULL_LR: prints the learning rate for this run: FULL_LR, or LORA_LR_SCALE (default 10) x FULL_LR when
+# LORA_RANK > 0. "LoRA Without Regret" found LoRA's best learning rate ~10x full fine-tuning's, at alpha 32.
+lora_lr() {
+    if [[ "${LORA_RANK:-0}" == 0 ]]; then
+        echo "$1"
+    else
+        awk -v lr="$1" -v scale="${LORA_LR_SCALE:-10}" 'BEGIN { printf "%g\n", lr * scale }'
+    fi
+}

@@ -24,7 +24,8 @@ VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-128}              # prompts per step
 ROLLOUT_N=${ROLLOUT_N:-8}                              # rollouts per prompt (GRPO group size)
 TEMPERATURE=${TEMPERATURE:-0.8}
-LR=${LR:-5e-7}
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 5e-7)}                              # 5e-7; x LORA_LR_SCALE (10) with LoRA
 LR_SCHEDULER=${LR_SCHEDULER:-cosine}                   # cosine decay
 CLIP_RATIO=${CLIP_RATIO:-0.2}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}
@@ -113,7 +114,8 @@ TRAINER=(
     trainer.experiment_name="$EXPERIMENT_NAME"
     trainer.logger="$LOGGER"
 )
-ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
+lora_args
+ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${LORA_ARGS[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

@@ -15,7 +15,8 @@ VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-8}
 ROLLOUT_N=${ROLLOUT_N:-4}
 TEMPERATURE=${TEMPERATURE:-0.8}                        # Tool Zero
-LR=${LR:-5e-7}                                         # Tool Zero
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 5e-7)}                              # Tool Zero; x LORA_LR_SCALE with LoRA
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}           # Tool Zero
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}        # short: speed
 KAPPA=${KAPPA:-1.0}                                    # steep, so σ moves within 4 steps
@@ -72,6 +73,9 @@ ARGS=(
     trainer.experiment_name=smoke
     trainer.logger='["console"]'
 )
+
+lora_args
+ARGS+=("${LORA_ARGS[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

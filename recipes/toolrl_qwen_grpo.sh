@@ -27,7 +27,8 @@ VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-512}              # prompts per step
 ROLLOUT_N=${ROLLOUT_N:-4}                              # rollouts per prompt
 TEMPERATURE=${TEMPERATURE:-1.0}
-LR=${LR:-1e-6}
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 1e-6)}                              # 1e-6; x LORA_LR_SCALE (10) with LoRA
 LR_SCHEDULER=${LR_SCHEDULER:-constant}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-1024}
@@ -109,7 +110,8 @@ TRAINER=(
     trainer.experiment_name="$EXPERIMENT_NAME"
     trainer.logger="$LOGGER"
 )
-ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
+lora_args
+ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${LORA_ARGS[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"
