@@ -78,6 +78,23 @@ EXPECTED = {
         "trainer.total_training_steps": 105,
         "trainer.total_epochs": 15,
     },
+    "qwen1.5b_ggrpo_1gpu": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-1.5B",
+        "trainer.nnodes": 1,
+        "trainer.n_gpus_per_node": 1,
+        "actor_rollout_ref.actor.strategy": "fsdp2",
+        "actor_rollout_ref.actor.fsdp_config.offload_policy": True,  # GPU_GB=24, the default
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 8192,
+        "actor_rollout_ref.rollout.gpu_memory_utilization": 0.5,
+    },
+    "qwen3b_ggrpo_1gpu": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-3B",
+        "trainer.n_gpus_per_node": 1,
+        "actor_rollout_ref.actor.fsdp_config.offload_policy": True,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 4096,
+    },
     "smoke": {
         "algorithm.adv_estimator": "grpo",
         "actor_rollout_ref.actor.use_kl_loss": False,
@@ -273,3 +290,40 @@ def test_default_data_dirs_are_never_nested(tmp_path):
         for b, db in dirs.items():
             if da != db:
                 assert not da.is_relative_to(db), f"{a}'s default {da} lies inside {b}'s {db}"
+
+
+LORA = {
+    "actor_rollout_ref.model.lora_rank": 16,
+    "actor_rollout_ref.model.lora_alpha": 32,
+    "actor_rollout_ref.model.target_modules": "all-linear",
+    "actor_rollout_ref.rollout.load_format": "safetensors",
+    "actor_rollout_ref.rollout.layered_summon": True,
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_lora_switch_composes_on_every_recipe(recipe, tmp_path):
+    """LORA_RANK turns on verl's LoRA (and vLLM's adapter loading) in every recipe, with 10x the learning rate;
+    it composes and passes verl's validation here, where vLLM is not installed (preflight checks the rank)."""
+    full = composed(recipe, tmp_path)
+    cfg = composed(recipe, tmp_path, LORA_RANK="16")
+    for key, want in LORA.items():
+        assert preflight.get(cfg, key) == want, key
+    assert preflight.get(full, "actor_rollout_ref.model.lora_rank") == 0
+    lr, full_lr = (preflight.get(c, "actor_rollout_ref.actor.optim.lr") for c in (cfg, full))
+    assert lr == pytest.approx(10 * full_lr)
+    assert composed(recipe, tmp_path, LORA_RANK="16", LR="3e-6").actor_rollout_ref.actor.optim.lr == 3e-6
+
+
+def test_lora_settings_are_environment_variables(tmp_path):
+    cfg = composed("qwen7b_ggrpo", tmp_path, LORA_RANK="64", LORA_ALPHA="128", LORA_LR_SCALE="4",
+                   LORA_TARGET_MODULES="[q_proj,v_proj]")
+    assert (cfg.actor_rollout_ref.model.lora_rank, cfg.actor_rollout_ref.model.lora_alpha) == (64, 128)
+    assert list(cfg.actor_rollout_ref.model.target_modules) == ["q_proj", "v_proj"]
+    assert cfg.actor_rollout_ref.actor.optim.lr == pytest.approx(4 * 5e-7)
+
+
+def test_a_lora_rank_vllm_cannot_serve_fails_the_dry_run(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path), "LORA_RANK": "1024"}
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 1 and "lora_rank must be less than or equal to 512" in out.stderr

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from toolzero_verl.plugin import gpu_memory
+
 MANAGER_NAME = "toolzero"  # registered by toolzero_verl.plugin in verl's reward-loop registry
 CONFIG_NAME = "ppo_trainer"  # what verl.trainer.main_ppo composes (@hydra.main(config_name=...))
 PLUGIN_MODULE = "toolzero_verl.plugin"
@@ -125,7 +127,37 @@ def _validate(cfg) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Disabled critic")  # expected for GRPO
         use_ref, use_critic = need_reference_policy(cfg), need_critic(cfg)
-        validate_config(config=cfg, use_reference_policy=use_ref, use_critic=use_critic)
+        try:
+            validate_config(config=cfg, use_reference_policy=use_ref, use_critic=use_critic)
+        except ValueError:
+            if not _lora_check_needs_missing_vllm(cfg):
+                raise
+            _check_lora_rank_without_vllm(cfg)
+
+
+# vLLM's largest allowed max_lora_rank (MaxLoRARanks in vllm/config/lora.py, vLLM 0.24-0.27).
+VLLM_MAX_LORA_RANK = 512
+
+
+def _lora_rank(cfg) -> int:
+    """The actor's LoRA rank, read as verl reads it (``model.lora.rank``, else ``model.lora_rank``)."""
+    rank = int(get(cfg, "actor_rollout_ref.model.lora.rank") or 0)
+    return rank if rank > 0 else int(get(cfg, "actor_rollout_ref.model.lora_rank") or 0)
+
+
+def _lora_check_needs_missing_vllm(cfg) -> bool:
+    """verl's ``validate_config`` ends by checking a LoRA rank against vLLM's allowed ranks, importing vLLM to
+    do so (``verl/utils/config.py``); on a machine without vLLM (a CPU dry run) that last check cannot run."""
+    import importlib.util
+
+    return (_lora_rank(cfg) > 0 and get(cfg, "actor_rollout_ref.rollout.name") == "vllm"
+            and importlib.util.find_spec("vllm") is None)
+
+
+def _check_lora_rank_without_vllm(cfg) -> None:
+    rank = _lora_rank(cfg)
+    if rank > VLLM_MAX_LORA_RANK:
+        raise ValueError(f"lora_rank must be less than or equal to {VLLM_MAX_LORA_RANK}, but got {rank}")
 
 
 def reward_manager_class(cfg) -> type:
@@ -273,7 +305,8 @@ def _check_data_file(name: str, key: str, want_format: str, cfg) -> tuple[int, l
         return rows, [Problem(
             "data",
             f"{key}: {path} was prepared with --output-format {have_format} but the reward parses "
-            f"'{want_format}'; re-run toolzero-prep with --output-format {want_format} or set OUTPUT_FORMAT={have_format}",
+            f"'{want_format}'; re-run toolzero-prep with --output-format {want_format} "
+            f"or set OUTPUT_FORMAT={have_format}",
         )]
     return rows, []
 
@@ -289,7 +322,8 @@ def check_model(cfg) -> list[Problem]:
         if not path.is_dir():
             return [Problem("model", f"model path {path} does not exist; download the model there or set MODEL_PATH")]
         if not (path / "config.json").is_file():
-            return [Problem("model", f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
+            return [Problem("model",
+                            f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
         return []
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         try:
@@ -308,9 +342,55 @@ def check_model(cfg) -> list[Problem]:
 
 
 def visible_gpus() -> int:
+    """CUDA GPUs this process sees, or the count of ``PLAN_GPUS`` (``NxGIB``) when it is set."""
+    planned = gpu_memory.environ_gpus()
+    if planned is not None:
+        return planned[0]
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def memory_estimate(cfg, memory_gib: float) -> tuple[gpu_memory.Estimate | None, gpu_memory.Plan, str]:
+    """The GPU memory estimate of this config on GPUs of ``memory_gib`` (None when the model's shape is unknown)."""
+    plan = gpu_memory.plan_from_config(cfg, memory_gib)
+    shape, source = gpu_memory.model_shape(str(get(cfg, "actor_rollout_ref.model.path") or ""))
+    return (gpu_memory.estimate(shape, plan) if shape else None), plan, source
+
+
+def check_gpu_memory(cfg, gpus: tuple[int, float] | None = None) -> list[Problem]:
+    """Warnings (not failures: it is an estimate) when the GPUs cannot fit the recipe: ``gpus`` is
+    ``(count, GiB each)``; by default ``PLAN_GPUS``, else the visible GPUs (the smallest one counts)."""
+    if gpus is None:
+        gpus = gpu_memory.environ_gpus()
+    if gpus is None:
+        memories = gpu_memory.visible_gpu_memory_gib()
+        if not memories:
+            return []  # no GPU: check_gpus says so
+        gpus = (len(memories), min(memories))
+    est, plan, source = memory_estimate(cfg, gpus[1])
+    if est is None:
+        return [Problem("memory", f"no memory estimate: {source}")]
+    return [Problem("memory", text) for text in gpu_memory.fit_problems(est, plan, gpus[1])]
+
+
+def memory_lines(cfg, gpus: tuple[int, float] | None) -> list[str]:
+    """The dry run's memory summary: the estimate per GPU and, with ``gpus``, whether it fits them."""
+    est, plan, source = memory_estimate(cfg, gpus[1] if gpus else 80.0)
+    if est is None:
+        return [f"  {'GPU memory (estimate)':<24} unknown: {source}"]
+    card = f"{gpus[1]:g} GiB" if gpus else "80 GiB (set PLAN_GPUS=NxGIB for yours)"
+    lines = [
+        f"  {'GPU memory (estimate)':<24} per GPU on {card}: actor update {est.train_gib:.1f} GiB, rollout "
+        f"{est.rollout_gib:.1f} GiB (vLLM {plan.util:g} x card + what the actor keeps); host RAM for offloaded "
+        f"state {est.host_gib:.1f} GiB; shape from {source} (docs/recipes.md, \"What each recipe needs\")",
+    ]
+    if gpus:
+        problems = gpu_memory.fit_problems(est, plan, gpus[1])
+        verdict = "yes" if not problems else "NO: " + problems[0]
+        lines += [f"  {'fits ' + f'{gpus[0]}x{gpus[1]:g} GiB':<24} {verdict}"]
+        lines += [f"  {'':<24} also: {p}" for p in problems[1:]]
+    return lines
 
 
 def check_gpus(cfg, gpu_count: int | None = None, ray_gpus: float | None = None) -> list[Problem]:
@@ -404,7 +484,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             vllm_installed = False
     problems: list[Problem] = []
     if get(cfg, "trainer.device") != "cpu":
-        problems.append(Problem("cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
+        problems.append(Problem(
+            "cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
     modules = [m.strip() for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",")]
     if CPU_PLATFORM_MODULE not in modules or env.get("VERL_PLATFORM") != "cpu":
         problems.append(Problem(
@@ -413,7 +494,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             "VERL_PLATFORM=cpu (recipes/cpu_tiny.sh does)",
         ))
     if (int(get(cfg, "trainer.nnodes") or 1), int(get(cfg, "trainer.n_gpus_per_node") or 0)) != (1, 1):
-        problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
+        problems.append(Problem(
+            "cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
     if get(cfg, "actor_rollout_ref.rollout.name") == "vllm" and not vllm_installed:
         problems.append(Problem(
             "cpu",
@@ -539,6 +621,7 @@ def dry_run(overrides: Sequence[str], out=None) -> Any:
     print(f"== dry run: {len(overrides)} overrides composed against verl {verl.__version__} ({CONFIG_NAME})", file=out)
     print("\n".join(summary_lines(cfg)), file=out)
     print(f"  {'reward manager class':<24} {manager.__module__}.{manager.__qualname__}", file=out)
+    print("\n".join(memory_lines(cfg, gpu_memory.environ_gpus())), file=out)
     print("== effective config", file=out)
     print(yaml.safe_dump(effective_subset(cfg), sort_keys=False, default_flow_style=False, width=120), file=out)
     print("== dry run OK: the config composes and validates; nothing was launched", file=out)
@@ -566,6 +649,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after `--`, exactly as passed to main_ppo")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        gpu_memory.environ_gpus()
+    except ValueError as exc:
+        print(f"preflight: PLAN_GPUS: {exc}", file=sys.stderr)
+        return 2
     if args.mode == "dry-run":
         try:
             dry_run(args.overrides)
@@ -579,6 +667,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"preflight FAILED: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
         return 1
     problems = run_checks(cfg, device=args.device)
+    for warning in ([] if args.device == "cpu" else check_gpu_memory(cfg)):
+        print(f"preflight WARNING {warning}", file=sys.stderr)
     if problems:
         print(f"preflight FAILED ({len(problems)} problem(s)); nothing was launched:", file=sys.stderr)
         for problem in problems:
