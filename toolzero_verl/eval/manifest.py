@@ -52,6 +52,7 @@ SETTINGS = (
     "data.files",
     "generation.sampling",
     "generation.chat_template_sha256",
+    "generation.chat_template_kwargs",
     "generation.engine.dtype",
     "generation.engine.max_model_len",
     "generation.versions.vllm",
@@ -208,13 +209,16 @@ def generation_manifest_path(generations: str | os.PathLike) -> Path:
 
 def generation_manifest(*, sampling: Mapping[str, Any], engine: Mapping[str, Any], template: str | None,
                         model: str | None, data: Mapping[str, Any], generations_sha256: str,
-                        argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """What produced a generations file: sampling, engine, chat template hash, model, prompts, versions."""
+                        argv: Sequence[str] | None = None,
+                        chat_template_kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What produced a generations file: sampling, engine, chat template hash and keywords (e.g. Qwen3's
+    ``enable_thinking``), model, prompts, versions."""
     return {
         "schema": MANIFEST_SCHEMA,
         "sampling": dict(sampling),
         "engine": {k: v for k, v in engine.items() if k != "model"},
         "chat_template_sha256": sha256_text(template) if template is not None else None,
+        "chat_template_kwargs": dict(chat_template_kwargs or {}),
         "model": model_info(model),
         "prompts": dict(data),
         "generations_sha256": generations_sha256,

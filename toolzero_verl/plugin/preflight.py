@@ -324,7 +324,7 @@ def check_model(cfg) -> list[Problem]:
         if not (path / "config.json").is_file():
             return [Problem("model",
                             f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
-        return []
+        return check_chat_template(cfg, path)
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -339,6 +339,46 @@ def check_model(cfg) -> list[Problem]:
                 f"run `huggingface-cli download {value}` or set MODEL_PATH to a local dir",
             )]
     return []
+
+
+def model_chat_template(model_dir: Path) -> str | None:
+    """The chat template a model directory ships (``chat_template.jinja`` or ``tokenizer_config.json``)."""
+    from toolzero_verl.eval.manifest import chat_template
+
+    return chat_template(model_dir)
+
+
+def check_chat_template(cfg, model_dir: Path) -> list[Problem]:
+    """A local model renders the training prompts: it ships a chat template, or the config gives one
+    (``actor_rollout_ref.model.custom_chat_template``). Without one, verl's ``RLHFDataset`` length filter
+    fails on every row and drops it (``verl/utils/dataset/rl_dataset.py`` prints a traceback per row and
+    trains on nothing)."""
+    if get(cfg, "actor_rollout_ref.model.custom_chat_template") or model_chat_template(model_dir) is not None:
+        return []
+    return [Problem(
+        "model",
+        f"{model_dir} ships no chat template (no chat_template.jinja, none in tokenizer_config.json), so verl cannot "
+        "render the training prompts; put the family's template into the model dir as chat_template.jinja or pass "
+        "actor_rollout_ref.model.custom_chat_template='<Jinja>' (docs/recipes.md, \"Models and chat templates\")",
+    )]
+
+
+def template_warnings(cfg) -> list[Problem]:
+    """``data.apply_chat_template_kwargs`` the local model's chat template never reads: Jinja ignores them, so
+    e.g. ``enable_thinking=False`` on a Qwen2.5 model silently changes nothing."""
+    kwargs = get(cfg, "data.apply_chat_template_kwargs")
+    path = Path(str(get(cfg, "actor_rollout_ref.model.path") or "")).expanduser()
+    if not kwargs or not path.is_dir():
+        return []
+    template = get(cfg, "actor_rollout_ref.model.custom_chat_template") or model_chat_template(path)
+    if template is None:
+        return []
+    unused = [name for name in kwargs if name not in template]
+    return [Problem(
+        "template",
+        f"data.apply_chat_template_kwargs.{name} is never read by {path}'s chat template: it changes nothing "
+        "(docs/recipes.md, \"Models and chat templates\")",
+    ) for name in unused]
 
 
 def visible_gpus() -> int:
@@ -667,7 +707,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"preflight FAILED: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
         return 1
     problems = run_checks(cfg, device=args.device)
-    for warning in ([] if args.device == "cpu" else check_gpu_memory(cfg)):
+    for warning in template_warnings(cfg) + ([] if args.device == "cpu" else check_gpu_memory(cfg)):
         print(f"preflight WARNING {warning}", file=sys.stderr)
     if problems:
         print(f"preflight FAILED ({len(problems)} problem(s)); nothing was launched:", file=sys.stderr)
