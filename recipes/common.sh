@@ -8,6 +8,8 @@
 #                     reward manager, print the effective config and exit 0 (CPU only, nothing launched)
 #   PRINT_ARGS=1      print the override list, one per line, and exit 0 (used by the demo and tests)
 #   SKIP_PREFLIGHT=1  launch without the checks (not recommended)
+#   RUN_CARD=PATH     where the run card goes (default auto: trainer.default_local_dir/run_card.json, written
+#                     before the launch; none: no card); a dry run writes one only when RUN_CARD is set
 # The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
 # in the interpreter that will train.
 #
@@ -30,13 +32,16 @@ preflight() {
         printf '%s\n' "$@"
         exit 0
     fi
+    local recipe="${BASH_SOURCE[1]:-$0}"
     if [[ "${DRY_RUN:-0}" == 1 ]]; then
-        python3 -m toolzero_verl.plugin.preflight dry-run -- "$@"
+        python3 -m toolzero_verl.plugin.preflight --run-card "${RUN_CARD:-none}" --recipe "$recipe" dry-run -- "$@"
         exit $?
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
-    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
+        python3 -m toolzero_verl.plugin.preflight --run-card "${RUN_CARD:-auto}" --recipe "$recipe" card -- "$@"
+    elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" \
+            --run-card "${RUN_CARD:-auto}" --recipe "$recipe" check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi

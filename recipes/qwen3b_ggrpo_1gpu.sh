@@ -37,6 +37,7 @@ KAPPA=${KAPPA:-0.1}
 MIDPOINT=${MIDPOINT:-25}
 
 # ---- choices the paper does not state (ours; docs/recipes.md) ------------------------------------
+SEED=${SEED:-42}                                       # data shuffle seed; verl leaves it unset (docs/reproduce.md)
 TOTAL_STEPS=${TOTAL_STEPS:-200}
 TOTAL_EPOCHS=${TOTAL_EPOCHS:-100}
 PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-32}         # 4 updates per step
@@ -77,6 +78,7 @@ DATA=(
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
     data.filter_overlong_prompts=True
+    data.seed="$SEED"
 )
 MODEL=(
     actor_rollout_ref.model.path="$MODEL_PATH"

@@ -34,6 +34,7 @@ KAPPA=${KAPPA:-0.1}                                    # σ(t) = 1 / (1 + exp(-�
 MIDPOINT=${MIDPOINT:-25}                               # m, in training steps
 
 # ---- choices the paper does not state (ours; justified in docs/recipes.md) -----------------------
+SEED=${SEED:-42}                                       # data shuffle seed; verl leaves it unset (docs/reproduce.md)
 TOTAL_STEPS=${TOTAL_STEPS:-200}                        # σ > 0.99 from step 71; ~130 strict-phase steps
 TOTAL_EPOCHS=${TOTAL_EPOCHS:-100}                      # high, so TOTAL_STEPS is what ends training
 WARMUP_RATIO=${WARMUP_RATIO:-0.0}
@@ -63,6 +64,7 @@ DATA=(
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
     data.filter_overlong_prompts=True
+    data.seed="$SEED"
 )
 MODEL=(
     actor_rollout_ref.model.path="$MODEL_PATH"

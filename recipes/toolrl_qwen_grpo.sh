@@ -32,8 +32,11 @@ LR=${LR:-$(lora_lr 1e-6)}                              # 1e-6; x LORA_LR_SCALE (
 LR_SCHEDULER=${LR_SCHEDULER:-constant}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-1024}
-USE_KL_LOSS=${USE_KL_LOSS:-True}                       # ToolRL kept verl's GRPO KL loss (see docs/recipes.md)
+USE_KL_IN_REWARD=${USE_KL_IN_REWARD:-True}             # ToolRL's script: no KL loss, but verl 0.3 then puts a
+KL_COEF=${KL_COEF:-0.001}                              # fixed 0.001 KL penalty into the reward (docs/reproduce.md)
+USE_KL_LOSS=${USE_KL_LOSS:-False}
 KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}
+ENTROPY_COEFF=${ENTROPY_COEFF:-0.001}                  # verl 0.3's default, which ToolRL's script keeps
 TOTAL_EPOCHS=${TOTAL_EPOCHS:-15}
 PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-128}        # 4 updates per step
 REWARD=${REWARD:-toolrl}                               # ToolRL's format + correctness reward
@@ -41,6 +44,7 @@ OUTPUT_FORMAT=${OUTPUT_FORMAT:-toolrl}                 # <think>…</think>\n<to
 MATCHING=${MATCHING:-greedy}                           # greedy = ToolRL exactly; optimal = bipartite matching
 
 # ---- choices ToolRL does not state (ours; docs/recipes.md) ---------------------------------------
+SEED=${SEED:-42}                                       # data shuffle seed; verl leaves it unset (docs/reproduce.md)
 TOTAL_STEPS=${TOTAL_STEPS:-105}                        # 3,920 train rows / 512 = 7 steps x 15 epochs
 CLIP_RATIO=${CLIP_RATIO:-0.2}
 MAX_TOKEN_LEN_PER_GPU=${MAX_TOKEN_LEN_PER_GPU:-16384}
@@ -48,8 +52,8 @@ ROLLOUT_TP=${ROLLOUT_TP:-2}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.6}
 N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-8}
 NNODES=${NNODES:-1}
-SAVE_FREQ=${SAVE_FREQ:-35}                             # every 5 epochs
-TEST_FREQ=${TEST_FREQ:-7}                              # every epoch
+SAVE_FREQ=${SAVE_FREQ:-15}                             # ToolRL's script
+TEST_FREQ=${TEST_FREQ:-5}                              # ToolRL's script; checkpoint chosen by validation accuracy
 MAX_CKPT_TO_KEEP=${MAX_CKPT_TO_KEEP:-2}
 PROJECT_NAME=${PROJECT_NAME:-toolzero}
 EXPERIMENT_NAME=${EXPERIMENT_NAME:-qwen2.5-7b-toolrl-grpo}
@@ -57,7 +61,10 @@ LOGGER=${LOGGER:-'["console"]'}
 
 ALGORITHM=(
     algorithm.adv_estimator=grpo
-    algorithm.use_kl_in_reward=False
+    algorithm.use_kl_in_reward="$USE_KL_IN_REWARD"
+    algorithm.kl_penalty=kl
+    algorithm.kl_ctrl.type=fixed
+    algorithm.kl_ctrl.kl_coef="$KL_COEF"
     algorithm.norm_adv_by_std_in_grpo=True
 )
 DATA=(
@@ -67,6 +74,7 @@ DATA=(
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
     data.filter_overlong_prompts=True
+    data.seed="$SEED"
 )
 MODEL=(
     actor_rollout_ref.model.path="$MODEL_PATH"
@@ -80,7 +88,7 @@ ACTOR=(
     actor_rollout_ref.actor.use_kl_loss="$USE_KL_LOSS"
     actor_rollout_ref.actor.kl_loss_coef="$KL_LOSS_COEF"
     actor_rollout_ref.actor.kl_loss_type=low_var_kl
-    actor_rollout_ref.actor.entropy_coeff=0
+    actor_rollout_ref.actor.entropy_coeff="$ENTROPY_COEFF"
     actor_rollout_ref.actor.ppo_mini_batch_size="$PPO_MINI_BATCH_SIZE"
     actor_rollout_ref.actor.use_dynamic_bsz=True
     actor_rollout_ref.actor.ppo_max_token_len_per_gpu="$MAX_TOKEN_LEN_PER_GPU"

@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from toolzero_verl.core.chat_template import model_chat_template
+
 MANIFEST_SCHEMA = 1
 # Distributions whose versions change the numbers: the evaluator, the trainer, the generator, BFCL's checker.
 VERSIONED = ("toolzero-verl", "verl", "vllm", "bfcl-eval", "transformers")
@@ -160,21 +162,7 @@ def sha256_text(text: str) -> str:
 def chat_template(model_dir: str | os.PathLike) -> str | None:
     """The chat template an HF model directory ships (``chat_template.jinja``, else the
     ``chat_template`` of ``tokenizer_config.json``), read without transformers; None if absent."""
-    root = Path(model_dir)
-    jinja = root / "chat_template.jinja"
-    try:
-        if jinja.is_file():
-            return jinja.read_text(encoding="utf-8")
-        config = root / "tokenizer_config.json"
-        if config.is_file():
-            template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
-            if isinstance(template, str):
-                return template
-            if isinstance(template, list):  # several named templates: hash them all, canonically
-                return _canonical(template)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return None
+    return model_chat_template(model_dir)
 
 
 def model_info(model: str | os.PathLike | None) -> dict[str, Any] | None:

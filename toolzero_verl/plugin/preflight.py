@@ -343,9 +343,9 @@ def check_model(cfg) -> list[Problem]:
 
 def model_chat_template(model_dir: Path) -> str | None:
     """The chat template a model directory ships (``chat_template.jinja`` or ``tokenizer_config.json``)."""
-    from toolzero_verl.eval.manifest import chat_template
+    from toolzero_verl.core.chat_template import model_chat_template as read
 
-    return chat_template(model_dir)
+    return read(model_dir)
 
 
 def check_chat_template(cfg, model_dir: Path) -> list[Problem]:
@@ -682,11 +682,18 @@ def main(argv: Iterable[str] | None = None) -> int:
         prog="python -m toolzero_verl.plugin.preflight",
         description="Check a recipe's verl override list before launching (check) or compose and print it (dry-run).",
     )
-    parser.add_argument("mode", choices=("check", "dry-run"))
+    parser.add_argument("mode", choices=("check", "dry-run", "card"),
+                        help="card: only write the run card (recipes/common.sh with SKIP_PREFLIGHT=1)")
     parser.add_argument(
         "--device", choices=("gpu", "cpu"), default="gpu",
         help="check: 'cpu' checks the CPU end-to-end tier's set-up instead of the GPUs (recipes/cpu_tiny.sh)",
     )
+    parser.add_argument(
+        "--run-card", default="none", metavar="PATH|auto|none",
+        help="after a passing check or dry run, write the run card (toolzero_verl/plugin/run_card.py) to PATH, "
+             "or 'auto': trainer.default_local_dir/run_card.json (default none)",
+    )
+    parser.add_argument("--recipe", default=None, help="the recipe script, recorded in the run card")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after `--`, exactly as passed to main_ppo")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -696,11 +703,18 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     if args.mode == "dry-run":
         try:
-            dry_run(args.overrides)
+            cfg = dry_run(args.overrides)
         except PreflightError as exc:
             print(f"dry run FAILED:\n  {exc}", file=sys.stderr)
             return 1
-        return 0
+        return _write_run_card(cfg, args, mode="dry-run")
+    if args.mode == "card":
+        try:
+            cfg = compose(args.overrides, validate=False)
+        except Exception as exc:  # noqa: BLE001
+            print(f"run card not written: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
+            return 1
+        return _write_run_card(cfg, args, mode="launch (preflight skipped)")
     try:
         cfg = compose(args.overrides)
     except Exception as exc:  # noqa: BLE001
@@ -716,6 +730,20 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 1
     hardware = "CPU set-up" if args.device == "cpu" else "GPUs"
     print(f"preflight OK: data, model, {hardware}, plugin and schedule checked")
+    return _write_run_card(cfg, args, mode="launch")
+
+
+def _write_run_card(cfg, args, mode: str) -> int:
+    """Write the run card ``--run-card`` asks for; 0, or 1 when it cannot be written."""
+    from toolzero_verl.plugin import run_card
+
+    try:
+        path = run_card.write_for(cfg, args.overrides, args.run_card, recipe=args.recipe, mode=mode)
+    except OSError as exc:
+        print(f"preflight FAILED: cannot write the run card: {exc}", file=sys.stderr)
+        return 1
+    if path is not None:
+        print(f"run card: {path}")
     return 0
 
 
