@@ -178,9 +178,11 @@ def card_path_for(config: Mapping[str, Any], where: str,
 
 
 def write_card(card: Mapping[str, Any], path: Path) -> Path:
-    """Write ``card`` as indented JSON (atomically; folders created)."""
+    """Write ``card`` as indented JSON (atomically; folders created), readable by all like the checkpoints
+    beside it (the atomic write's temporary file is private)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(card, indent=2, sort_keys=False, default=str) + "\n")
+    path.chmod(0o644)
     return path
 
 

@@ -17,6 +17,7 @@ def test_a_resumed_run_keeps_the_first_card_and_adds_a_timestamped_one(tmp_path)
     assert second.parent == first.parent and second.name.startswith("run_card.2") and second.suffix == ".json"
     run_card.write_card({"n": 2}, second)
     assert json.loads(first.read_text()) == {"n": 1}
+    assert first.stat().st_mode & 0o777 == 0o644  # published with the run, not private
     assert run_card.card_path_for(config, "none") is None
     assert run_card.card_path_for(config, str(tmp_path / "x.json")) == tmp_path / "x.json"
 
