@@ -39,12 +39,18 @@ class PrepConfig(Options):
     out: str = option(metavar="DIR", help="output directory, created if missing; it holds only train.parquet, "
                       "test.parquet and report.json, replaced together as one set (docs/data.md §6)")
     toolace: str | None = option(None, metavar="DATA_JSON",
-                                 help="ToolACE data.json (multi-turn dialogues; tools in the system prompt)")
-    xlam: str | None = option(None, metavar="XLAM_JSON", help="xlam_function_calling_60k.json")
+                                 help="ToolACE data.json (multi-turn dialogues; tools in the system prompt), or "
+                                 "from the Hub: hf://Team-ACE/ToolACE (any input: hf://OWNER/NAME[@REV][/FILE], "
+                                 "through the Hub cache and token; docs/data.md)")
+    xlam: str | None = option(None, metavar="XLAM_JSON",
+                              help="xlam_function_calling_60k.json, or hf://Salesforce/xlam-function-calling-60k "
+                              "(gated: accept its terms on the Hub first)")
     hammer: str | None = option(None, metavar="IRRELEVANCE_JSON",
-                                help="Hammer's xlam-7.5k-irrelevancek.json (no-call samples)")
+                                help="Hammer's xlam-7.5k-irrelevancek.json (no-call samples), or "
+                                "hf://MadeAgents/xlam-irrelevance-7.5k")
     toolrl: str | None = option(None, metavar="RLLA_JSON",
-                                help="ToolRL's rlla_rl.json ({instruction, input, output} records)")
+                                help="ToolRL's rlla_rl.json ({instruction, input, output} records); "
+                                "hf://OWNER/NAME/FILE for a Hub copy")
     output_format: str = option(
         "answer", choices=tuple(sorted(FORMATS)),
         help="what the policy must write, rendered into the system prompt: answer (Tool Zero <think>/<answer>"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Callable, Iterator
 
 from . import reasons as R
@@ -117,6 +117,7 @@ def run(cfg: PrepConfig) -> Report:
 
     The inputs and ``--out`` are checked before any work (``ValueError``); see :mod:`data_prep.output`.
     """
+    cfg, hub_inputs = resolve_hub_inputs(cfg)
     check_paths(cfg)
     inputs = [getattr(cfg, s) for s in SOURCES if getattr(cfg, s)]
     with OutputSet(cfg.out, inputs) as output:
@@ -125,14 +126,28 @@ def run(cfg: PrepConfig) -> Report:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return _run(cfg, output)
+            return _run(cfg, output, hub_inputs)
         finally:
             if was_enabled:
                 gc.enable()
 
 
-def _run(cfg: PrepConfig, output: OutputSet) -> Report:
+def resolve_hub_inputs(cfg: PrepConfig) -> tuple[PrepConfig, dict]:
+    """``cfg`` with every ``hf://`` input replaced by its file in the user's Hub cache (:mod:`data_prep.hub`,
+    imported only when an input names the Hub), and what was fetched."""
+    values = {s: getattr(cfg, s) for s in SOURCES}
+    if not any(isinstance(v, str) and v.startswith("hf://") for v in values.values()):
+        return cfg, {}
+    from .hub import resolve_inputs
+
+    resolved, fetched = resolve_inputs(values)
+    return replace(cfg, **resolved), fetched
+
+
+def _run(cfg: PrepConfig, output: OutputSet, hub_inputs: dict | None = None) -> Report:
     report = Report(config={k: v for k, v in asdict(cfg).items() if k != "progress"})
+    if hub_inputs:
+        report.config["hub_inputs"] = hub_inputs  # the hf:// references the local paths above came from
     length_filter = None
     if cfg.max_prompt_tokens is not None:
         from .tokens import PromptLengthFilter

@@ -8,6 +8,8 @@
 #                     reward manager, print the effective config and exit 0 (CPU only, nothing launched)
 #   PRINT_ARGS=1      print the override list, one per line, and exit 0 (used by the demo and tests)
 #   SKIP_PREFLIGHT=1  launch without the checks (not recommended)
+#   RUN_CARD=PATH     where the run card goes (default auto: trainer.default_local_dir/run_card.json, written
+#                     before the launch; none: no card); a dry run writes one only when RUN_CARD is set
 # The preflight runs with the same `python3` as the launch, so "plugin registered" means registered
 # in the interpreter that will train.
 #
@@ -33,14 +35,17 @@ preflight() {
         printf '%s\n' "$@"
         exit 0
     fi
+    local recipe="${BASH_SOURCE[1]:-$0}"
     if [[ "${DRY_RUN:-0}" == 1 ]]; then
-        python3 -m toolzero_verl.plugin.preflight dry-run -- "$@"
+        python3 -m toolzero_verl.plugin.preflight --run-card "${RUN_CARD:-none}" --recipe "$recipe" dry-run -- "$@"
         exit $?
     fi
     if [[ "${SKIP_PREFLIGHT:-0}" == 1 ]]; then
         echo "==> SKIP_PREFLIGHT=1: launching without checks" >&2
+        python3 -m toolzero_verl.plugin.preflight --run-card "${RUN_CARD:-auto}" --recipe "$recipe" card -- "$@"
     elif ! env ${LAUNCH_ENV[@]+"${LAUNCH_ENV[@]}"} \
-            python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" check -- "$@"; then
+            python3 -m toolzero_verl.plugin.preflight --device "$PREFLIGHT_DEVICE" \
+            --run-card "${RUN_CARD:-auto}" --recipe "$recipe" check -- "$@"; then
         echo "==> not launching. Fix the problems above, or check the recipe on CPU with DRY_RUN=1." >&2
         exit 1
     fi
@@ -182,4 +187,32 @@ keep_earlier_metrics() {
     kept="$(dirname "$METRICS_FILE")/metrics.$(date -u +%Y%m%dT%H%M%SZ).jsonl"
     mv "$METRICS_FILE" "$kept"
     echo "==> kept the earlier $(basename "$METRICS_FILE") as $kept" >&2
+}
+
+# lora_args: sets LORA_ARGS, the overrides of verl's own LoRA (docs/recipes.md, "LoRA"): peft adapters on the
+# FSDP actor, vLLM loading the base weights from the model's safetensors and the adapter at every weight sync
+# (verl/workers/rollout/vllm_rollout/vllm_async_server.py). Empty when LORA_RANK is 0 (full-parameter training).
+#   LORA_RANK            adapter rank; 0 = off (every recipe's default)
+#   LORA_ALPHA           scaling numerator (alpha / rank); default 32, as in "LoRA Without Regret" (Schulman et al., 2025)
+#   LORA_TARGET_MODULES  peft target_modules; default all-linear (every linear layer but the LM head)
+lora_args() {
+    LORA_ARGS=()
+    [[ "${LORA_RANK:-0}" == 0 ]] && return 0
+    LORA_ARGS=(
+        actor_rollout_ref.model.lora_rank="$LORA_RANK"
+        actor_rollout_ref.model.lora_alpha="${LORA_ALPHA:-32}"
+        actor_rollout_ref.model.target_modules="${LORA_TARGET_MODULES:-all-linear}"
+        actor_rollout_ref.rollout.load_format=safetensors   # vLLM loads the base itself; only adapters are synced
+        actor_rollout_ref.rollout.layered_summon=True       # gather the adapter one FSDP unit at a time
+    )
+}
+
+# lora_lr FULL_LR: prints the learning rate for this run: FULL_LR, or LORA_LR_SCALE (default 10) x FULL_LR when
+# LORA_RANK > 0. "LoRA Without Regret" found LoRA's best learning rate ~10x full fine-tuning's, at alpha 32.
+lora_lr() {
+    if [[ "${LORA_RANK:-0}" == 0 ]]; then
+        echo "$1"
+    else
+        awk -v lr="$1" -v scale="${LORA_LR_SCALE:-10}" 'BEGIN { printf "%g\n", lr * scale }'
+    fi
 }

@@ -28,7 +28,8 @@ STEPS=${STEPS:-3}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-4}                # prompts per step
 ROLLOUT_N=${ROLLOUT_N:-4}                              # GRPO group size
 TEMPERATURE=${TEMPERATURE:-0.8}                        # Tool Zero
-LR=${LR:-5e-5}
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 5e-5)}                              # 5e-5; x LORA_LR_SCALE (10) with LoRA
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-1024}           # example prompts: ~350-810 tokens with the tiny tokenizer
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-128}        # reference answers: at most ~80 tokens
 REWARD=${REWARD:-gg_grpo}                              # gg_grpo | toolrl | binary
@@ -86,7 +87,9 @@ if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-G
 else
     reward_args "$REWARD" "$OUTPUT_FORMAT"
 fi
+lora_args
 ARGS+=(
+    "${LORA_ARGS[@]}"
     "${REWARD_ARGS[@]}"
     trainer.total_training_steps="$STEPS"
     trainer.total_epochs=100                               # steps decide
@@ -130,7 +133,7 @@ preflight "${ARGS[@]}" "$@"
 kill_run_processes() {   # every process whose environment carries this run's marker
     local proc pids=()
     for proc in /proc/[0-9]*; do
-        if tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "TOOLZERO_E2E_RUN=$RUN_ID"; then
+        if tr '\0' '\n' 2>/dev/null < "$proc/environ" | grep -qx "TOOLZERO_E2E_RUN=$RUN_ID"; then
             pids+=("${proc#/proc/}")
         fi
     done

@@ -24,7 +24,8 @@ VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-128}              # prompts per step
 ROLLOUT_N=${ROLLOUT_N:-8}                              # rollouts per prompt (GRPO group size)
 TEMPERATURE=${TEMPERATURE:-0.8}
-LR=${LR:-5e-7}
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 5e-7)}                              # 5e-7; x LORA_LR_SCALE (10) with LoRA
 LR_SCHEDULER=${LR_SCHEDULER:-cosine}                   # cosine decay
 CLIP_RATIO=${CLIP_RATIO:-0.2}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}
@@ -36,6 +37,7 @@ KAPPA=${KAPPA:-0.1}                                    # σ(t) = 1 / (1 + exp(-�
 MIDPOINT=${MIDPOINT:-25}                               # m, in training steps
 
 # ---- choices the paper does not state (ours; justified in docs/recipes.md) -----------------------
+SEED=${SEED:-42}                                       # data shuffle seed; verl leaves it unset (docs/reproduce.md)
 TOTAL_STEPS=${TOTAL_STEPS:-200}                        # σ > 0.99 from step 71; ~130 strict-phase steps
 TOTAL_EPOCHS=${TOTAL_EPOCHS:-100}                      # high, so TOTAL_STEPS is what ends training
 WARMUP_RATIO=${WARMUP_RATIO:-0.0}
@@ -68,6 +70,7 @@ DATA=(
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
     data.filter_overlong_prompts=True
+    data.seed="$SEED"
 )
 MODEL=(
     actor_rollout_ref.model.path="$MODEL_PATH"
@@ -114,8 +117,9 @@ TRAINER=(
     trainer.experiment_name="$EXPERIMENT_NAME"
 )
 observability_args "$RUN_DIR" "$@"   # toolzero/* step metrics, metrics.jsonl (off: REWARD_METRICS=0, FILE_LOGGER=0)
-ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}" "${TRAINER[@]}"
-      "${OBSERVABILITY_ARGS[@]}")
+lora_args
+ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${LORA_ARGS[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}"
+      "${TRAINER[@]}" "${OBSERVABILITY_ARGS[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

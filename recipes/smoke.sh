@@ -15,11 +15,13 @@ VAL_FILES=${VAL_FILES:-$DATA_DIR/test.parquet}
 TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-8}
 ROLLOUT_N=${ROLLOUT_N:-4}
 TEMPERATURE=${TEMPERATURE:-0.8}                        # Tool Zero
-LR=${LR:-5e-7}                                         # Tool Zero
+LORA_RANK=${LORA_RANK:-0}                              # > 0: LoRA adapters, not full parameters (docs/recipes.md)
+LR=${LR:-$(lora_lr 5e-7)}                              # Tool Zero; x LORA_LR_SCALE with LoRA
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}           # Tool Zero
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}        # short: speed
 KAPPA=${KAPPA:-1.0}                                    # steep, so σ moves within 4 steps
 MIDPOINT=${MIDPOINT:-2}
+SEED=${SEED:-42}                                       # data shuffle seed; verl leaves it unset (docs/reproduce.md)
 TOTAL_STEPS=${TOTAL_STEPS:-4}
 N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-1}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}
@@ -41,6 +43,7 @@ ARGS=(
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
     data.filter_overlong_prompts=True
+    data.seed="$SEED"
     data.dataloader_num_workers=0
     actor_rollout_ref.model.path="$MODEL_PATH"
     actor_rollout_ref.model.use_remove_padding=True
@@ -76,6 +79,9 @@ ARGS=(
 )
 observability_args "$RUN_DIR" "$@"   # toolzero/* step metrics, metrics.jsonl (off: REWARD_METRICS=0, FILE_LOGGER=0)
 ARGS+=("${OBSERVABILITY_ARGS[@]}")
+
+lora_args
+ARGS+=("${LORA_ARGS[@]}")
 
 preflight "${ARGS[@]}" "$@"
 python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"

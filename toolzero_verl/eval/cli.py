@@ -119,6 +119,12 @@ def _add_generation(p: argparse.ArgumentParser, optional: bool) -> None:
     g.add_argument("--dtype", default=e["dtype"], choices=DTYPES, help="default auto")
     g.add_argument("--max-model-len", type=int, default=None, help="default: the model's")
     g.add_argument("--gpu-memory-utilization", type=float, default=e["gpu_memory_utilization"], help="default 0.9")
+    g.add_argument("--chat-template-kwargs", metavar="JSON", default=None,
+                   help="chat-template keywords of the training run (verl's data.apply_chat_template_kwargs), "
+                        "e.g. '{\"enable_thinking\": false}' for Qwen3 without thinking")
+    g.add_argument("--chat-template", metavar="FILE", default=None,
+                   help="Jinja chat template to use instead of the checkpoint's (a base model that ships none: "
+                        "the one training used, actor_rollout_ref.model.custom_chat_template)")
 
 
 def _add_bfcl_dir(p: argparse.ArgumentParser) -> None:
@@ -188,16 +194,28 @@ def _settings(args):
     return engine, sampling
 
 
+def _template_options(args) -> tuple[dict[str, Any], str | None]:
+    """``--chat-template-kwargs`` parsed and the text of ``--chat-template`` (checked before any work)."""
+    from .generate import parse_chat_template_kwargs
+
+    kwargs = parse_chat_template_kwargs(args.chat_template_kwargs) if args.chat_template_kwargs else {}
+    template = None
+    if args.chat_template:
+        template = Path(input_file(args.chat_template, "--chat-template file")).read_text(encoding="utf-8")
+    return kwargs, template
+
+
 def _generate(rows, args, out_path, prompts_info) -> None:
     from .generate import generate, usable_rows
 
     engine, sampling = _settings(args)
+    template_kwargs, template = _template_options(args)
     good, bad = usable_rows(rows)
     for pos, problem in bad[:20]:
         print(f"row {pos}: not generated: {problem}", file=sys.stderr)
     if bad:
         print(f"{len(bad)} row(s) without a usable prompt were not generated", file=sys.stderr)
-    n = generate(good, engine, sampling, out_path, prompts_info)
+    n = generate(good, engine, sampling, out_path, prompts_info, template_kwargs, template)
     print(f"wrote {n} generation(s) to {out_path}", file=sys.stderr)
 
 
@@ -342,6 +360,7 @@ def cmd_generate(args) -> int:
     data = input_file(args.data, "data file")
     output_file(args.out, "--out", [data])
     _settings(args)
+    _template_options(args)
     _generate(_load_rows(data), args, args.out, {"data": mf.file_entry(data)})
     return 0
 

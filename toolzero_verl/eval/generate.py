@@ -4,8 +4,12 @@ vLLM comes with the user's verl GPU install and is never a dependency of this pa
 only inside :func:`generate`. Without it, :data:`VLLM_MISSING` says how to produce the JSONL elsewhere.
 
 Prompts are rendered the way verl renders them for rollouts: the tokenizer's chat template with
-``add_generation_prompt=True``; responses are decoded with special tokens skipped (vLLM's default,
-and what verl hands the reward). Greedy decoding by default.
+``add_generation_prompt=True`` and the training run's chat-template keywords (verl's
+``data.apply_chat_template_kwargs``, e.g. Qwen3's ``enable_thinking``), tokenised by the template itself
+and handed to vLLM as token ids, so the prompt is token for token the one training sampled from (tested
+against verl's ``RLHFDataset`` and agent-loop tokenisation for each template family,
+docs/recipes.md "Models and chat templates"); responses are decoded with special tokens skipped (vLLM's
+default, and what verl hands the reward). Greedy decoding by default.
 
 >>> write_generations([{"extra_info": {"index": 4}}], [["<answer>[]</answer>"]], "/dev/stdout")
 {"index": 4, "response": "<answer>[]</answer>"}
@@ -120,14 +124,66 @@ def usable_rows(rows: Sequence[Any]) -> tuple[list[Mapping[str, Any]], list[tupl
     return good, bad
 
 
-def chat_prompts(rows: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[str]:
-    """Each row's ``prompt`` messages through the tokenizer's chat template, as verl's rollout does."""
+NO_CHAT_TEMPLATE = (
+    "the model's tokenizer has no chat template (a base checkpoint that ships none?), so the training prompts "
+    "cannot be rendered; pass --chat-template FILE with the Jinja template training used "
+    "(verl's actor_rollout_ref.model.custom_chat_template; docs/recipes.md, \"Models and chat templates\")"
+)
+
+
+def _require_template(tokenizer: Any) -> None:
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError("the model's tokenizer has no chat template; the training prompts need one")
+        raise ValueError(NO_CHAT_TEMPLATE)
+
+
+def chat_prompts(
+    rows: Sequence[Mapping[str, Any]], tokenizer: Any, chat_template_kwargs: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Each row's ``prompt`` messages through the tokenizer's chat template, as verl's rollout does, with the
+    chat-template keywords of the training run (``data.apply_chat_template_kwargs``)."""
+    _require_template(tokenizer)
+    kwargs = dict(chat_template_kwargs or {})
     return [
-        tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True, tokenize=False)
+        tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True, tokenize=False,
+                                      **kwargs)
         for row in rows
     ]
+
+
+def prompt_token_ids(
+    rows: Sequence[Mapping[str, Any]], tokenizer: Any, chat_template_kwargs: Mapping[str, Any] | None = None
+) -> list[list[int]]:
+    """The token ids of :func:`chat_prompts`, tokenised by the chat template as verl's agent loop does
+    (``tokenize=True``: no second tokenisation of the text that could add a BOS token)."""
+    _require_template(tokenizer)
+    kwargs = dict(chat_template_kwargs or {})
+    out = []
+    for row in rows:
+        ids = tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True,
+                                            tokenize=True, **kwargs)
+        ids = ids["input_ids"] if hasattr(ids, "keys") else ids  # transformers 5 returns a BatchEncoding
+        out.append([int(i) for i in ids])
+    return out
+
+
+def parse_chat_template_kwargs(text: str) -> dict[str, Any]:
+    """``--chat-template-kwargs``: a JSON object, e.g. ``{"enable_thinking": false}``.
+
+    >>> parse_chat_template_kwargs('{"enable_thinking": false}')
+    {'enable_thinking': False}
+    >>> parse_chat_template_kwargs("enable_thinking=false")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --chat-template-kwargs must be a JSON object such as '{"enable_thinking": false}', got ...
+    """
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError("--chat-template-kwargs must be a JSON object such as '{\"enable_thinking\": false}', "
+                         f"got {text!r}")
+    return value
 
 
 def write_generations(
@@ -150,11 +206,13 @@ def write_generations(
 
 def generate(
     rows: Sequence[Mapping[str, Any]], engine: EngineSettings, sampling: SamplingSettings, out_path: str | os.PathLike,
-    prompts_info: Mapping[str, Any] | None = None,
+    prompts_info: Mapping[str, Any] | None = None, chat_template_kwargs: Mapping[str, Any] | None = None,
+    chat_template: str | None = None,
 ) -> int:
     """Generate for every row with vLLM, write the JSONL and its manifest (``<out stem>.manifest.json``:
-    sampling, engine, chat-template hash, model and step); returns the number of lines written.
-    Rows without a usable prompt must have been left out (:func:`usable_rows`)."""
+    sampling, engine, chat-template hash and keywords, model and step); returns the number of lines written.
+    ``chat_template`` replaces the checkpoint's template (a base model that ships none). Rows without a
+    usable prompt must have been left out (:func:`usable_rows`)."""
     if not vllm_available():
         raise GenerationUnavailable(VLLM_MISSING)
     from vllm import LLM, SamplingParams  # lazy: only where vLLM is installed
@@ -162,7 +220,9 @@ def generate(
     kwargs = {k: v for k, v in asdict(engine).items() if v is not None}
     llm = LLM(**kwargs)
     tokenizer = llm.get_tokenizer()
-    prompts = chat_prompts(rows, tokenizer)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    prompts = [{"prompt_token_ids": ids} for ids in prompt_token_ids(rows, tokenizer, chat_template_kwargs)]
     params = SamplingParams(**asdict(sampling))  # skip_special_tokens=True is vLLM's default
     results = llm.generate(prompts, params)
     outputs = [[o.text for o in r.outputs] for r in results]
@@ -170,6 +230,7 @@ def generate(
     manifest = mf.generation_manifest(
         sampling=asdict(sampling), engine=asdict(engine), template=getattr(tokenizer, "chat_template", None),
         model=engine.model, data=prompts_info or {}, generations_sha256=mf.sha256_file(out_path),
+        chat_template_kwargs=dict(chat_template_kwargs or {}),
     )
     write_text_atomic(mf.generation_manifest_path(out_path), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return sum(len(o) for o in outputs)

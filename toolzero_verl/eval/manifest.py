@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from toolzero_verl.core.chat_template import model_chat_template
+
 MANIFEST_SCHEMA = 1
 # Distributions whose versions change the numbers: the evaluator, the trainer, the generator, BFCL's checker.
 VERSIONED = ("toolzero-verl", "verl", "vllm", "bfcl-eval", "transformers")
@@ -52,6 +54,7 @@ SETTINGS = (
     "data.files",
     "generation.sampling",
     "generation.chat_template_sha256",
+    "generation.chat_template_kwargs",
     "generation.engine.dtype",
     "generation.engine.max_model_len",
     "generation.versions.vllm",
@@ -159,21 +162,7 @@ def sha256_text(text: str) -> str:
 def chat_template(model_dir: str | os.PathLike) -> str | None:
     """The chat template an HF model directory ships (``chat_template.jinja``, else the
     ``chat_template`` of ``tokenizer_config.json``), read without transformers; None if absent."""
-    root = Path(model_dir)
-    jinja = root / "chat_template.jinja"
-    try:
-        if jinja.is_file():
-            return jinja.read_text(encoding="utf-8")
-        config = root / "tokenizer_config.json"
-        if config.is_file():
-            template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
-            if isinstance(template, str):
-                return template
-            if isinstance(template, list):  # several named templates: hash them all, canonically
-                return _canonical(template)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return None
+    return model_chat_template(model_dir)
 
 
 def model_info(model: str | os.PathLike | None) -> dict[str, Any] | None:
@@ -208,13 +197,16 @@ def generation_manifest_path(generations: str | os.PathLike) -> Path:
 
 def generation_manifest(*, sampling: Mapping[str, Any], engine: Mapping[str, Any], template: str | None,
                         model: str | None, data: Mapping[str, Any], generations_sha256: str,
-                        argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """What produced a generations file: sampling, engine, chat template hash, model, prompts, versions."""
+                        argv: Sequence[str] | None = None,
+                        chat_template_kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What produced a generations file: sampling, engine, chat template hash and keywords (e.g. Qwen3's
+    ``enable_thinking``), model, prompts, versions."""
     return {
         "schema": MANIFEST_SCHEMA,
         "sampling": dict(sampling),
         "engine": {k: v for k, v in engine.items() if k != "model"},
         "chat_template_sha256": sha256_text(template) if template is not None else None,
+        "chat_template_kwargs": dict(chat_template_kwargs or {}),
         "model": model_info(model),
         "prompts": dict(data),
         "generations_sha256": generations_sha256,

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from toolzero_verl.plugin import gpu_memory
+
 MANAGER_NAME = "toolzero"  # registered by toolzero_verl.plugin in verl's reward-loop registry
 CONFIG_NAME = "ppo_trainer"  # what verl.trainer.main_ppo composes (@hydra.main(config_name=...))
 PLUGIN_MODULE = "toolzero_verl.plugin"
@@ -129,7 +131,37 @@ def _validate(cfg) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Disabled critic")  # expected for GRPO
         use_ref, use_critic = need_reference_policy(cfg), need_critic(cfg)
-        validate_config(config=cfg, use_reference_policy=use_ref, use_critic=use_critic)
+        try:
+            validate_config(config=cfg, use_reference_policy=use_ref, use_critic=use_critic)
+        except ValueError:
+            if not _lora_check_needs_missing_vllm(cfg):
+                raise
+            _check_lora_rank_without_vllm(cfg)
+
+
+# vLLM's largest allowed max_lora_rank (MaxLoRARanks in vllm/config/lora.py, vLLM 0.24-0.27).
+VLLM_MAX_LORA_RANK = 512
+
+
+def _lora_rank(cfg) -> int:
+    """The actor's LoRA rank, read as verl reads it (``model.lora.rank``, else ``model.lora_rank``)."""
+    rank = int(get(cfg, "actor_rollout_ref.model.lora.rank") or 0)
+    return rank if rank > 0 else int(get(cfg, "actor_rollout_ref.model.lora_rank") or 0)
+
+
+def _lora_check_needs_missing_vllm(cfg) -> bool:
+    """verl's ``validate_config`` ends by checking a LoRA rank against vLLM's allowed ranks, importing vLLM to
+    do so (``verl/utils/config.py``); on a machine without vLLM (a CPU dry run) that last check cannot run."""
+    import importlib.util
+
+    return (_lora_rank(cfg) > 0 and get(cfg, "actor_rollout_ref.rollout.name") == "vllm"
+            and importlib.util.find_spec("vllm") is None)
+
+
+def _check_lora_rank_without_vllm(cfg) -> None:
+    rank = _lora_rank(cfg)
+    if rank > VLLM_MAX_LORA_RANK:
+        raise ValueError(f"lora_rank must be less than or equal to {VLLM_MAX_LORA_RANK}, but got {rank}")
 
 
 def reward_manager_class(cfg) -> type:
@@ -296,7 +328,7 @@ def check_model(cfg) -> list[Problem]:
         if not (path / "config.json").is_file():
             return [Problem("model",
                             f"model path {path} has no config.json; point MODEL_PATH at a Hugging Face model dir")]
-        return []
+        return check_chat_template(cfg, path)
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -313,10 +345,96 @@ def check_model(cfg) -> list[Problem]:
     return []
 
 
+def model_chat_template(model_dir: Path) -> str | None:
+    """The chat template a model directory ships (``chat_template.jinja`` or ``tokenizer_config.json``)."""
+    from toolzero_verl.core.chat_template import model_chat_template as read
+
+    return read(model_dir)
+
+
+def check_chat_template(cfg, model_dir: Path) -> list[Problem]:
+    """A local model renders the training prompts: it ships a chat template, or the config gives one
+    (``actor_rollout_ref.model.custom_chat_template``). Without one, verl's ``RLHFDataset`` length filter
+    fails on every row and drops it (``verl/utils/dataset/rl_dataset.py`` prints a traceback per row and
+    trains on nothing)."""
+    if get(cfg, "actor_rollout_ref.model.custom_chat_template") or model_chat_template(model_dir) is not None:
+        return []
+    return [Problem(
+        "model",
+        f"{model_dir} ships no chat template (no chat_template.jinja, none in tokenizer_config.json), so verl cannot "
+        "render the training prompts; put the family's template into the model dir as chat_template.jinja or pass "
+        "actor_rollout_ref.model.custom_chat_template='<Jinja>' (docs/recipes.md, \"Models and chat templates\")",
+    )]
+
+
+def template_warnings(cfg) -> list[Problem]:
+    """``data.apply_chat_template_kwargs`` the local model's chat template never reads: Jinja ignores them, so
+    e.g. ``enable_thinking=False`` on a Qwen2.5 model silently changes nothing."""
+    kwargs = get(cfg, "data.apply_chat_template_kwargs")
+    path = Path(str(get(cfg, "actor_rollout_ref.model.path") or "")).expanduser()
+    if not kwargs or not path.is_dir():
+        return []
+    template = get(cfg, "actor_rollout_ref.model.custom_chat_template") or model_chat_template(path)
+    if template is None:
+        return []
+    unused = [name for name in kwargs if name not in template]
+    return [Problem(
+        "template",
+        f"data.apply_chat_template_kwargs.{name} is never read by {path}'s chat template: it changes nothing "
+        "(docs/recipes.md, \"Models and chat templates\")",
+    ) for name in unused]
+
+
 def visible_gpus() -> int:
+    """CUDA GPUs this process sees, or the count of ``PLAN_GPUS`` (``NxGIB``) when it is set."""
+    planned = gpu_memory.environ_gpus()
+    if planned is not None:
+        return planned[0]
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def memory_estimate(cfg, memory_gib: float) -> tuple[gpu_memory.Estimate | None, gpu_memory.Plan, str]:
+    """The GPU memory estimate of this config on GPUs of ``memory_gib`` (None when the model's shape is unknown)."""
+    plan = gpu_memory.plan_from_config(cfg, memory_gib)
+    shape, source = gpu_memory.model_shape(str(get(cfg, "actor_rollout_ref.model.path") or ""))
+    return (gpu_memory.estimate(shape, plan) if shape else None), plan, source
+
+
+def check_gpu_memory(cfg, gpus: tuple[int, float] | None = None) -> list[Problem]:
+    """Warnings (not failures: it is an estimate) when the GPUs cannot fit the recipe: ``gpus`` is
+    ``(count, GiB each)``; by default ``PLAN_GPUS``, else the visible GPUs (the smallest one counts)."""
+    if gpus is None:
+        gpus = gpu_memory.environ_gpus()
+    if gpus is None:
+        memories = gpu_memory.visible_gpu_memory_gib()
+        if not memories:
+            return []  # no GPU: check_gpus says so
+        gpus = (len(memories), min(memories))
+    est, plan, source = memory_estimate(cfg, gpus[1])
+    if est is None:
+        return [Problem("memory", f"no memory estimate: {source}")]
+    return [Problem("memory", text) for text in gpu_memory.fit_problems(est, plan, gpus[1])]
+
+
+def memory_lines(cfg, gpus: tuple[int, float] | None) -> list[str]:
+    """The dry run's memory summary: the estimate per GPU and, with ``gpus``, whether it fits them."""
+    est, plan, source = memory_estimate(cfg, gpus[1] if gpus else 80.0)
+    if est is None:
+        return [f"  {'GPU memory (estimate)':<24} unknown: {source}"]
+    card = f"{gpus[1]:g} GiB" if gpus else "80 GiB (set PLAN_GPUS=NxGIB for yours)"
+    lines = [
+        f"  {'GPU memory (estimate)':<24} per GPU on {card}: actor update {est.train_gib:.1f} GiB, rollout "
+        f"{est.rollout_gib:.1f} GiB (vLLM {plan.util:g} x card + what the actor keeps); host RAM for offloaded "
+        f"state {est.host_gib:.1f} GiB; shape from {source} (docs/recipes.md, \"What each recipe needs\")",
+    ]
+    if gpus:
+        problems = gpu_memory.fit_problems(est, plan, gpus[1])
+        verdict = "yes" if not problems else "NO: " + problems[0]
+        lines += [f"  {'fits ' + f'{gpus[0]}x{gpus[1]:g} GiB':<24} {verdict}"]
+        lines += [f"  {'':<24} also: {p}" for p in problems[1:]]
+    return lines
 
 
 def check_gpus(cfg, gpu_count: int | None = None, ray_gpus: float | None = None) -> list[Problem]:
@@ -410,8 +528,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             vllm_installed = False
     problems: list[Problem] = []
     if get(cfg, "trainer.device") != "cpu":
-        problems.append(Problem("cpu",
-                                f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
+        problems.append(Problem(
+            "cpu", f"trainer.device={get(cfg, 'trainer.device')}; a CPU run needs trainer.device=cpu"))
     modules = [m.strip() for m in env.get("VERL_USE_EXTERNAL_MODULES", "").split(",")]
     if CPU_PLATFORM_MODULE not in modules or env.get("VERL_PLATFORM") != "cpu":
         problems.append(Problem(
@@ -420,8 +538,8 @@ def check_cpu(cfg, environ=None, vllm_installed: bool | None = None) -> list[Pro
             "VERL_PLATFORM=cpu (recipes/cpu_tiny.sh does)",
         ))
     if (int(get(cfg, "trainer.nnodes") or 1), int(get(cfg, "trainer.n_gpus_per_node") or 0)) != (1, 1):
-        problems.append(Problem("cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 "
-                                       "trainer.n_gpus_per_node=1"))
+        problems.append(Problem(
+            "cpu", "a CPU run has one node and one logical GPU: trainer.nnodes=1 trainer.n_gpus_per_node=1"))
     if get(cfg, "actor_rollout_ref.rollout.name") == "vllm" and not vllm_installed:
         problems.append(Problem(
             "cpu",
@@ -560,6 +678,7 @@ def dry_run(overrides: Sequence[str], out=None) -> Any:
 
     for label, value in observability.summary(cfg):
         print(f"  {label:<24} {value}", file=out)
+    print("\n".join(memory_lines(cfg, gpu_memory.environ_gpus())), file=out)
     print("== effective config", file=out)
     print(yaml.safe_dump(effective_subset(cfg), sort_keys=False, default_flow_style=False, width=120), file=out)
     print("== dry run OK: the config composes and validates; nothing was launched", file=out)
@@ -580,26 +699,47 @@ def main(argv: Iterable[str] | None = None) -> int:
         prog="python -m toolzero_verl.plugin.preflight",
         description="Check a recipe's verl override list before launching (check) or compose and print it (dry-run).",
     )
-    parser.add_argument("mode", choices=("check", "dry-run"))
+    parser.add_argument("mode", choices=("check", "dry-run", "card"),
+                        help="card: only write the run card (recipes/common.sh with SKIP_PREFLIGHT=1)")
     parser.add_argument(
         "--device", choices=("gpu", "cpu"), default="gpu",
         help="check: 'cpu' checks the CPU end-to-end tier's set-up instead of the GPUs (recipes/cpu_tiny.sh)",
     )
+    parser.add_argument(
+        "--run-card", default="none", metavar="PATH|auto|none",
+        help="after a passing check or dry run, write the run card (toolzero_verl/plugin/run_card.py) to PATH, "
+             "or 'auto': trainer.default_local_dir/run_card.json (default none)",
+    )
+    parser.add_argument("--recipe", default=None, help="the recipe script, recorded in the run card")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after `--`, exactly as passed to main_ppo")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        gpu_memory.environ_gpus()
+    except ValueError as exc:
+        print(f"preflight: PLAN_GPUS: {exc}", file=sys.stderr)
+        return 2
     if args.mode == "dry-run":
         try:
-            dry_run(args.overrides)
+            cfg = dry_run(args.overrides)
         except PreflightError as exc:
             print(f"dry run FAILED:\n  {exc}", file=sys.stderr)
             return 1
-        return 0
+        return _write_run_card(cfg, args, mode="dry-run")
+    if args.mode == "card":
+        try:
+            cfg = compose(args.overrides, validate=False)
+        except Exception as exc:  # noqa: BLE001
+            print(f"run card not written: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
+            return 1
+        return _write_run_card(cfg, args, mode="launch (preflight skipped)")
     try:
         cfg = compose(args.overrides)
     except Exception as exc:  # noqa: BLE001
         print(f"preflight FAILED: the overrides do not compose:\n  {_error_text(exc)}", file=sys.stderr)
         return 1
     problems = run_checks(cfg, device=args.device)
+    for warning in template_warnings(cfg) + ([] if args.device == "cpu" else check_gpu_memory(cfg)):
+        print(f"preflight WARNING {warning}", file=sys.stderr)
     if problems:
         print(f"preflight FAILED ({len(problems)} problem(s)); nothing was launched:", file=sys.stderr)
         for problem in problems:
@@ -607,6 +747,20 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 1
     hardware = "CPU set-up" if args.device == "cpu" else "GPUs"
     print(f"preflight OK: data, model, {hardware}, plugin and schedule checked")
+    return _write_run_card(cfg, args, mode="launch")
+
+
+def _write_run_card(cfg, args, mode: str) -> int:
+    """Write the run card ``--run-card`` asks for; 0, or 1 when it cannot be written."""
+    from toolzero_verl.plugin import run_card
+
+    try:
+        path = run_card.write_for(cfg, args.overrides, args.run_card, recipe=args.recipe, mode=mode)
+    except OSError as exc:
+        print(f"preflight FAILED: cannot write the run card: {exc}", file=sys.stderr)
+        return 1
+    if path is not None:
+        print(f"run card: {path}")
     return 0
 
 

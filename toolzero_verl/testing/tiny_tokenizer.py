@@ -47,11 +47,16 @@ BASE_CORPUS = (
 )
 
 
-def build_tiny_tokenizer(path: str | Path, corpus: Iterable[str] = (), vocab_size: int = VOCAB_SIZE):
+def build_tiny_tokenizer(
+    path: str | Path, corpus: Iterable[str] = (), vocab_size: int = VOCAB_SIZE,
+    chat_template: str | None = CHAT_TEMPLATE,
+):
     """Train the tokenizer, save it (``save_pretrained``) to ``path`` and return it.
 
     ``corpus`` adds texts to learn merges from (fewer tokens for them; correctness does not depend
-    on it); a larger ``vocab_size`` keeps more of those merges. The returned object is a
+    on it); a larger ``vocab_size`` keeps more of those merges. ``chat_template``: the Jinja template
+    saved with it (the prompt-parity tests pass each model family's released template; None saves
+    none, like a base checkpoint without a template). The returned object is a
     ``transformers.PreTrainedTokenizerFast``.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -71,7 +76,8 @@ def build_tiny_tokenizer(path: str | Path, corpus: Iterable[str] = (), vocab_siz
     tok = PreTrainedTokenizerFast(
         tokenizer_object=bpe, pad_token="<|endoftext|>", eos_token="<|im_end|>", unk_token=None
     )
-    tok.chat_template = CHAT_TEMPLATE
+    if chat_template is not None:
+        tok.chat_template = chat_template
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     tok.save_pretrained(str(out))

@@ -125,6 +125,11 @@ def test_model_path_checks(base_args, tmp_path, monkeypatch):
     bare = cfg_with(base_args, f"actor_rollout_ref.model.path={tmp_path / 'model'}")
     assert "no config.json" in messages(preflight.check_model(bare))
     (tmp_path / "model" / "config.json").write_text("{}")
+    assert "ships no chat template" in messages(preflight.check_model(bare))  # a base model without one
+    custom = cfg_with(base_args, f"actor_rollout_ref.model.path={tmp_path / 'model'}",
+                      "actor_rollout_ref.model.custom_chat_template='{{ messages[0].content }}'")
+    assert preflight.check_model(custom) == []
+    (tmp_path / "model" / "tokenizer_config.json").write_text(json.dumps({"chat_template": "{{ messages }}"}))
     assert preflight.check_model(bare) == []
     hub_id = cfg_with(base_args)  # Qwen/Qwen2.5-7B: downloaded by verl at start-up
     assert preflight.check_model(hub_id) == []
@@ -322,8 +327,21 @@ def test_check_passes_when_everything_is_in_place(base_args, example_data, tmp_p
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+    (model / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
     monkeypatch.setattr(preflight, "visible_gpus", lambda: 8)  # what this 2-core CPU machine cannot provide:
     monkeypatch.setattr(observability, "local_cpus", lambda: 64)  # 8 GPUs and the Ray CPUs to go with them
     code = preflight.main(["check", *base_args, *data_args(example_data), f"actor_rollout_ref.model.path={model}"])
     assert code == 0, capsys.readouterr().err
     assert "preflight OK" in capsys.readouterr().out
+
+
+def test_chat_template_keywords_the_template_never_reads_are_warned_about(base_args, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "chat_template.jinja").write_text("{% if enable_thinking is false %}<think></think>{% endif %}")
+    cfg = cfg_with(base_args, f"actor_rollout_ref.model.path={model}",
+                   "+data.apply_chat_template_kwargs.enable_thinking=False")
+    assert preflight.template_warnings(cfg) == []
+    (model / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")  # Qwen2.5-like
+    assert "enable_thinking is never read" in messages(preflight.template_warnings(cfg))
