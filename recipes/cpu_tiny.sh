@@ -129,7 +129,7 @@ preflight "${ARGS[@]}" "$@"
 kill_run_processes() {   # every process whose environment carries this run's marker
     local proc pids=()
     for proc in /proc/[0-9]*; do
-        if tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "TOOLZERO_E2E_RUN=$RUN_ID"; then
+        if tr '\0' '\n' 2>/dev/null < "$proc/environ" | grep -qx "TOOLZERO_E2E_RUN=$RUN_ID"; then
             pids+=("${proc#/proc/}")
         fi
     done
@@ -139,12 +139,18 @@ kill_run_processes() {   # every process whose environment carries this run's ma
     fi
 }
 
+on_exit() {   # replaces common.sh's EXIT trap, so it prints the merge command too
+    local status=$?
+    kill_run_processes
+    merge_hint "$status"
+}
+
 launch() {   # a function, called on the script's last line: editing this file mid-run cannot derail bash
     local status=0
     exec 9>"$E2E_LOCK"
     echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
     flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; return 1; }
-    trap kill_run_processes EXIT
+    trap on_exit EXIT
     rm -f "$RUN_DIR/metrics.jsonl"
     env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
         python3 -m verl.trainer.main_ppo "${ARGS[@]}" hydra.run.dir="$RUN_DIR/hydra" "$@" 9>&- || status=$?
