@@ -60,10 +60,12 @@ preflight() {
 }
 
 # On a successful exit after the launch: the command that turns the last checkpoint into a Hugging Face
-# folder for evaluation (docs/eval.md). The folder is verl's trainer.default_local_dir (its default:
-# checkpoints/<project_name>/<experiment_name>); verl records the last step in latest_checkpointed_iteration.txt.
+# folder for evaluation (docs/eval.md), shell-quoted so that it runs as printed. The folder is verl's
+# trainer.default_local_dir (its default: checkpoints/<project_name>/<experiment_name>); verl records the
+# last step in latest_checkpointed_iteration.txt. A recipe with an EXIT trap of its own calls
+# `merge_hint STATUS` from it (recipes/cpu_tiny.sh).
 merge_hint() {
-    local status=$? arg dir="" project="" experiment="" step
+    local status=${1:-$?} arg dir="" project="" experiment="" step ckpt
     [[ $status == 0 ]] || return 0
     for arg in "${TOOLZERO_LAUNCH_ARGS[@]}"; do
         case "${arg#+}" in
@@ -76,7 +78,8 @@ merge_hint() {
     if [[ -f "$dir/latest_checkpointed_iteration.txt" ]]; then
         step="$(tr -d '[:space:]' < "$dir/latest_checkpointed_iteration.txt")"
         echo "==> training done. Merge the last checkpoint into a Hugging Face folder:" >&2
-        echo "    toolzero-eval merge --checkpoint $dir/global_step_$step --out $dir/global_step_$step/hf" >&2
+        ckpt=$(printf %q "$dir/global_step_$step")
+        echo "    toolzero-eval merge --checkpoint $ckpt --out $ckpt/hf" >&2
     else
         echo "==> training done; no checkpoint in $dir (trainer.save_freq). With one:" >&2
         echo "    toolzero-eval merge --checkpoint $dir/global_step_<N> --out $dir/global_step_<N>/hf" >&2

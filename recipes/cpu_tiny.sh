@@ -143,15 +143,27 @@ kill_run_processes() {   # every process whose environment carries this run's ma
     fi
 }
 
+on_exit() {   # replaces common.sh's EXIT trap, so it prints the merge command too
+    local status=$?
+    kill_run_processes
+    merge_hint "$status"
+}
+
 launch() {   # a function, called on the script's last line: editing this file mid-run cannot derail bash
     local status=0
     exec 9>"$E2E_LOCK"
     echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
+<<<<<<< HEAD
     if ! flock -w "$E2E_LOCK_WAIT" 9; then
         echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2
         return 1
     fi
     trap kill_run_processes EXIT
+=======
+    flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; return 1; }
+    trap on_exit EXIT
+    rm -f "$RUN_DIR/metrics.jsonl"
+>>>>>>> e2e-eval
     env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
         python3 -m verl.trainer.main_ppo "${ARGS[@]}" hydra.run.dir="$RUN_DIR/hydra" "$@" 9>&- || status=$?
     if ((status == 124 || status == 137)); then

@@ -21,80 +21,26 @@ recipe's lock). Deselect with ``-m 'not e2e_cpu'``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from toolzero_verl.testing import metrics_log
+from toolzero_verl.eval import run_log as metrics_log
+from toolzero_verl.testing import cpu_run
 
 pytestmark = pytest.mark.e2e_cpu
 
-REPO = Path(__file__).resolve().parents[2]
-RECIPE = REPO / "recipes" / "cpu_tiny.sh"
 STEPS = 2
 RANK, ALPHA = 8, 32  # recipes/common.sh: LORA_ALPHA defaults to 32
 FULL_LR, LORA_LR_SCALE = 5e-5, 10  # recipes/cpu_tiny.sh's LR and common.sh's LoRA scale
-E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))
-
-
-@dataclass
-class Run:
-    returncode: int
-    run_dir: Path
-    console: Path
-    metrics: metrics_log.RunMetrics | None
-    seconds: float
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.console.read_text(errors="replace").splitlines()[-lines:])
-
-
-def e2e_python() -> Path:
-    if os.environ.get("E2E_PYTHON"):
-        return Path(os.environ["E2E_PYTHON"])
-    return Path(os.environ.get("E2E_VENV", REPO / ".venv-e2e")) / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Run:
-    python = e2e_python()
-    if not python.is_file():
-        pytest.fail(
-            f"the CPU end-to-end venv is missing ({python}): build it with `bash scripts/setup_cpu_e2e.sh` "
-            "(or set E2E_VENV / E2E_PYTHON), or deselect the tier with -m 'not e2e_cpu'",
-            pytrace=False,
-        )
-    run_dir = tmp_path_factory.mktemp("cpu_tiny_lora")
-    console = run_dir / "console.log"
-    env = {
-        **os.environ,
-        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "RUN_DIR": str(run_dir),
-        "STEPS": str(STEPS),
-        "LORA_RANK": str(RANK),
-        "E2E_TIMEOUT": str(E2E_TIMEOUT),
-    }
-    for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_FILE_LOGGER_PATH",
-                "LR", "LORA_ALPHA", "LORA_LR_SCALE", "LORA_TARGET_MODULES"):
-        env.pop(var, None)
-    lock_wait = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
-    start = time.monotonic()
-    with console.open("w") as out:
-        try:
-            proc = subprocess.run(["bash", str(RECIPE)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  cwd=REPO, timeout=lock_wait + E2E_TIMEOUT + 600)
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = -1
-    try:
-        metrics = metrics_log.load(run_dir / "metrics.jsonl", console)
-    except FileNotFoundError:
-        metrics = None
-    return Run(code, run_dir, console, metrics, time.monotonic() - start)
+def run(tmp_path_factory) -> cpu_run.CpuRun:
+    problem = cpu_run.missing_venv_message(cpu_run.e2e_python())
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return cpu_run.launch(tmp_path_factory.mktemp("cpu_tiny_lora"), {"STEPS": str(STEPS), "LORA_RANK": str(RANK)})
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +53,7 @@ def metrics(run) -> metrics_log.RunMetrics:
 
 @pytest.fixture(scope="module")
 def actor_dir(run) -> Path:
-    path = run.run_dir / "checkpoints" / f"global_step_{STEPS}" / "actor"
+    path = run.actor_dir(STEPS)
     if not path.is_dir():
         pytest.fail(f"no actor checkpoint at {path}; the run ends with:\n{run.tail()}", pytrace=False)
     return path

@@ -2,8 +2,9 @@
 
 ``python -m verl.trainer.main_ppo`` runs on the CPU with vLLM's CPU build (the CPU tier's venv,
 ``scripts/setup_cpu_e2e.sh``), the tiny warm-started model and the bundled example data, for
-:data:`STEPS` steps. The run is launched once per session (module fixture, ~4-8 min, ~11 GB RAM,
-serialised machine-wide by the recipe's lock); the tests below read what verl logged
+:data:`STEPS` steps. The run is launched once per session (the ``run`` fixture in
+``conftest.py``, shared with ``test_cpu_tiny_eval.py``; ~4-8 min, ~11 GB RAM, serialised machine-wide by the
+recipe's lock); the tests below read what verl logged
 (``metrics.jsonl`` from verl's file logger, else the console lines) and the files it wrote.
 
 The test process runs in the main venv; the recipe runs with ``$E2E_PYTHON`` (default
@@ -14,80 +15,22 @@ leave the tier out, deselect it: ``pytest -m 'not e2e_cpu'``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from toolzero_verl.core.schedules import sigmoid
 from toolzero_verl.eval import run_log as metrics_log
+from toolzero_verl.testing import cpu_run
 
 pytestmark = pytest.mark.e2e_cpu
 
 REPO = Path(__file__).resolve().parents[2]
-RECIPE = REPO / "recipes" / "cpu_tiny.sh"
-STEPS = 3
-KAPPA, MIDPOINT = 1.0, 2  # steep: σ = 0.27, 0.50, 0.73 over the 3 steps
+STEPS, KAPPA, MIDPOINT = cpu_run.STEPS, cpu_run.KAPPA, cpu_run.MIDPOINT  # the session's run (conftest.py)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the first 8 bytes of every PNG file (PNG specification, 5.2)
-E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))  # the recipe's limit for main_ppo alone
 COMPONENTS = ("score", "format", "general", "strict", "ast", "sigma", "step", "parse_ok")  # GG-GRPO keys
-
-
-@dataclass
-class Run:
-    returncode: int
-    run_dir: Path
-    console: Path
-    metrics: metrics_log.RunMetrics | None
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.console.read_text(errors="replace").splitlines()[-lines:])
-
-
-def e2e_python() -> Path:
-    if os.environ.get("E2E_PYTHON"):
-        return Path(os.environ["E2E_PYTHON"])
-    return Path(os.environ.get("E2E_VENV", REPO / ".venv-e2e")) / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Run:
-    python = e2e_python()
-    if not python.is_file():
-        pytest.fail(
-            f"the CPU end-to-end venv is missing ({python}): build it with `bash scripts/setup_cpu_e2e.sh` "
-            "(or set E2E_VENV / E2E_PYTHON), or deselect the tier with -m 'not e2e_cpu'",
-            pytrace=False,
-        )
-    run_dir = tmp_path_factory.mktemp("cpu_tiny")
-    console = run_dir / "console.log"
-    env = {
-        **os.environ,
-        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the recipe's python3
-        "RUN_DIR": str(run_dir),
-        "STEPS": str(STEPS),
-        "KAPPA": str(KAPPA),
-        "MIDPOINT": str(MIDPOINT),
-        "E2E_TIMEOUT": str(E2E_TIMEOUT),
-    }
-    for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_FILE_LOGGER_PATH"):
-        env.pop(var, None)
-    lock_wait = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
-    with console.open("w") as out:
-        try:  # outer bound: lock wait + data and model (~1-2 min) + the recipe's own timeout
-            proc = subprocess.run(["bash", str(RECIPE)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  cwd=REPO, timeout=lock_wait + E2E_TIMEOUT + 600)
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = -1
-    try:
-        metrics = metrics_log.load(run_dir / "metrics.jsonl", console)
-    except FileNotFoundError:
-        metrics = None
-    return Run(code, run_dir, console, metrics)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +99,7 @@ def test_the_run_card_records_what_main_ppo_was_launched_with(run):
 
     import yaml
 
-    card = json.loads((run.run_dir / "checkpoints" / "run_card.json").read_text())
+    card = json.loads((run.run_dir / "run_card.json").read_text())  # trainer.default_local_dir = RUN_DIR
     launched = yaml.safe_load((run.run_dir / "hydra" / ".hydra" / "overrides.yaml").read_text())
     assert card["mode"] == "launch" and card["recipe"].endswith("recipes/cpu_tiny.sh")
     assert card["overrides"] == launched

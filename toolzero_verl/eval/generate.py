@@ -9,7 +9,9 @@ Prompts are rendered the way verl renders them for rollouts: the tokenizer's cha
 and handed to vLLM as token ids, so the prompt is token for token the one training sampled from (tested
 against verl's ``RLHFDataset`` and agent-loop tokenisation for each template family,
 docs/recipes.md "Models and chat templates"); responses are decoded with special tokens skipped (vLLM's
-default, and what verl hands the reward). Greedy decoding by default.
+default, and what verl hands the reward). Greedy decoding by default. With ``save_prompts`` each line
+also carries the prompt text and the token ids vLLM was given (``prompt``, ``prompt_token_ids``; readers
+ignore both), so a run can be checked against the prompts verl trained on.
 
 >>> write_generations([{"extra_info": {"index": 4}}], [["<answer>[]</answer>"]], "/dev/stdout")
 {"index": 4, "response": "<answer>[]</answer>"}
@@ -20,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
@@ -69,6 +72,8 @@ class EngineSettings(Options):
     max_model_len: int | None = option(None, min=1, help="context length (default: the model's)")
     gpu_memory_utilization: float = option(0.9, above=0.0, max=1.0, help="share of GPU memory vLLM may use")
     trust_remote_code: bool = option(False, help="run code shipped with the checkpoint")
+    enforce_eager: bool = option(False, help="no CUDA graphs or torch.compile warm-up (on vLLM's CPU build it "
+                                             "saves a ~45 s compile; slower decoding on GPUs)")
 
 
 def vllm_available() -> bool:
@@ -187,14 +192,18 @@ def parse_chat_template_kwargs(text: str) -> dict[str, Any]:
 
 
 def write_generations(
-    rows: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[str]], path: str | os.PathLike
+    rows: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[str]], path: str | os.PathLike,
+    prompts: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
-    """One JSONL line per sample (``outputs[i]`` are the samples of ``rows[i]``)."""
-    if len(rows) != len(outputs):
-        raise ValueError(f"{len(rows)} rows but {len(outputs)} outputs")
+    """One JSONL line per sample (``outputs[i]`` are the samples of ``rows[i]``); ``prompts[i]``, when
+    given, is added to each line of row ``i`` (e.g. ``{"prompt": text, "prompt_token_ids": [...]}``)."""
+    if len(rows) != len(outputs) or (prompts is not None and len(prompts) != len(rows)):
+        raise ValueError(f"{len(rows)} rows but {len(outputs)} outputs"
+                         + (f" and {len(prompts)} prompts" if prompts is not None else ""))
+    extras = prompts if prompts is not None else [{}] * len(rows)
     lines = [
-        json.dumps({**output_key(row), "response": text}, ensure_ascii=False)
-        for row, samples in zip(rows, outputs)
+        json.dumps({**output_key(row), "response": text, **extra}, ensure_ascii=False)
+        for row, samples, extra in zip(rows, outputs, extras)
         for text in samples
     ]
     data = "".join(line + "\n" for line in lines)
@@ -207,30 +216,41 @@ def write_generations(
 def generate(
     rows: Sequence[Mapping[str, Any]], engine: EngineSettings, sampling: SamplingSettings, out_path: str | os.PathLike,
     prompts_info: Mapping[str, Any] | None = None, chat_template_kwargs: Mapping[str, Any] | None = None,
-    chat_template: str | None = None,
+    chat_template: str | None = None, save_prompts: bool = False,
 ) -> int:
     """Generate for every row with vLLM, write the JSONL and its manifest (``<out stem>.manifest.json``:
-    sampling, engine, chat-template hash and keywords, model and step); returns the number of lines written.
-    ``chat_template`` replaces the checkpoint's template (a base model that ships none). Rows without a
-    usable prompt must have been left out (:func:`usable_rows`)."""
+    sampling, engine, chat-template hash and keywords, model and step, and how long engine start and
+    generation took); returns the number of lines written. ``chat_template`` replaces the checkpoint's
+    template (a base model that ships none). ``save_prompts`` adds each row's prompt text and token ids to
+    its lines. Rows without a usable prompt must have been left out (:func:`usable_rows`)."""
     if not vllm_available():
         raise GenerationUnavailable(VLLM_MISSING)
     from vllm import LLM, SamplingParams  # lazy: only where vLLM is installed
 
     kwargs = {k: v for k, v in asdict(engine).items() if v is not None}
+    start = time.monotonic()
     llm = LLM(**kwargs)
+    started = time.monotonic()
     tokenizer = llm.get_tokenizer()
     if chat_template is not None:
         tokenizer.chat_template = chat_template
     prompts = [{"prompt_token_ids": ids} for ids in prompt_token_ids(rows, tokenizer, chat_template_kwargs)]
     params = SamplingParams(**asdict(sampling))  # skip_special_tokens=True is vLLM's default
     results = llm.generate(prompts, params)
+    done = time.monotonic()
     outputs = [[o.text for o in r.outputs] for r in results]
-    write_generations(rows, outputs, out_path)
+    seen = None
+    if save_prompts:
+        # prompts go in as token ids, so vLLM has no text for them: the text is the template's rendering
+        texts = chat_prompts(rows, tokenizer, chat_template_kwargs)
+        seen = [{"prompt": text, "prompt_token_ids": list(r.prompt_token_ids)} for text, r in zip(texts, results)]
+    write_generations(rows, outputs, out_path, seen)
     manifest = mf.generation_manifest(
         sampling=asdict(sampling), engine=asdict(engine), template=getattr(tokenizer, "chat_template", None),
         model=engine.model, data=prompts_info or {}, generations_sha256=mf.sha256_file(out_path),
         chat_template_kwargs=dict(chat_template_kwargs or {}),
     )
+    manifest["timing"] = {"engine_start_s": round(started - start, 3), "generate_s": round(done - started, 3),
+                          "rows": len(rows), "rows_per_s": round(len(rows) / max(done - started, 1e-9), 3)}
     write_text_atomic(mf.generation_manifest_path(out_path), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return sum(len(o) for o in outputs)

@@ -3,6 +3,8 @@ JSONL elsewhere; prompts go through a real transformers chat template; the JSONL
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from toolzero_verl.eval import generate as gen
@@ -91,3 +93,28 @@ def test_generate_renders_prompts_to_the_tokens_verls_rollout_builds(shared_dir,
     ours = [tok(text, add_special_tokens=False)["input_ids"] for text in gen.chat_prompts(rows, tok)]
     verls = [builder.build_initial_tokens([dict(m) for m in row["prompt"]]) for row in rows]
     assert ours == verls and all(len(ids) > 100 for ids in ours)
+
+
+def test_saved_prompts_go_on_every_line_of_their_row_and_are_ignored_when_read(tmp_path):
+    path = tmp_path / "g.jsonl"
+    seen = [{"prompt": "P7", "prompt_token_ids": [5, 6]}, {"prompt": "P0", "prompt_token_ids": [9]}]
+    gen.write_generations(ROWS, [["a", "b"], ["c"]], path, seen)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(line.get("index", line.get("id")), line["prompt"], line["prompt_token_ids"]) for line in lines] == [
+        (7, "P7", [5, 6]), (7, "P7", [5, 6]), ("simple_3", "P0", [9]),
+    ]
+    assert [(g.key, g.response) for g in read_generations(path).items] == [
+        (("index", 7), "a"), (("index", 7), "b"), (("id", "simple_3"), "c"),
+    ]
+    with pytest.raises(ValueError, match="1 prompts"):
+        gen.write_generations(ROWS, [["a"], ["c"]], path, seen[:1])
+
+
+def test_enforce_eager_and_save_prompts_are_off_unless_asked():
+    from toolzero_verl.eval.cli import _settings, build_parser
+
+    base = ["generate", "--data", "d.parquet", "--model", "m", "--out", "g.jsonl"]
+    default = build_parser().parse_args(base)
+    asked = build_parser().parse_args([*base, "--enforce-eager", "--save-prompts"])
+    assert not _settings(default)[0].enforce_eager and not default.save_prompts
+    assert _settings(asked)[0].enforce_eager and asked.save_prompts

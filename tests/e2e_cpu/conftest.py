@@ -1,0 +1,23 @@
+"""The CPU end-to-end tier's training run, shared by its test files: ``recipes/cpu_tiny.sh`` is launched
+once per session (``run``), and ``test_cpu_tiny_run.py`` (what verl logged and wrote) and
+``test_cpu_tiny_eval.py`` (``toolzero-eval`` on the checkpoint) both read it. How a run is launched:
+:mod:`toolzero_verl.testing.cpu_run`. A missing e2e venv fails the tests; to leave the tier out,
+deselect it: ``pytest -m 'not e2e_cpu'``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from toolzero_verl.testing import cpu_run
+
+STEPS, KAPPA, MIDPOINT = cpu_run.STEPS, cpu_run.KAPPA, cpu_run.MIDPOINT
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory) -> cpu_run.CpuRun:
+    problem = cpu_run.missing_venv_message(cpu_run.e2e_python())
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    run_dir = tmp_path_factory.mktemp("cpu_tiny")
+    return cpu_run.launch(run_dir, {"STEPS": str(STEPS), "KAPPA": str(KAPPA), "MIDPOINT": str(MIDPOINT)})

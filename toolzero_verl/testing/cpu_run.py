@@ -1,0 +1,89 @@
+"""Launch ``recipes/cpu_tiny.sh`` from a test: the CPU end-to-end tier's one way of starting a real run.
+
+The test process runs in the main venv; the recipe runs with ``$E2E_PYTHON`` (default
+``$E2E_VENV/bin/python``, ``E2E_VENV`` default ``.venv-e2e``, built by ``scripts/setup_cpu_e2e.sh``).
+Every run leaves its data, tiny model, checkpoints (``trainer.default_local_dir = RUN_DIR``, from
+``observability_args`` in recipes/common.sh), ``metrics.jsonl`` and the console output in ``run_dir``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from toolzero_verl.eval import run_log
+from toolzero_verl.testing.examples import REPO
+
+RECIPE = REPO / "recipes" / "cpu_tiny.sh"
+# The tier's shared run (tests/e2e_cpu/conftest.py): 3 steps on a steep schedule, σ = 0.27, 0.50, 0.73,
+# one checkpoint (global_step_3) at the end.
+STEPS = 3
+KAPPA, MIDPOINT = 1.0, 2
+E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))  # the recipe's own limit for main_ppo alone
+E2E_LOCK_WAIT = int(os.environ.get("E2E_LOCK_WAIT", "1800"))  # how long a run may wait for another's lock
+# Settings of the caller's shell that would change what the recipe runs; a test passes its own.
+CLEARED = ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_FILE_LOGGER_PATH",
+           "LR", "LORA_RANK", "LORA_ALPHA", "LORA_LR_SCALE", "LORA_TARGET_MODULES", "OBSERVABILITY",
+           "REWARD_METRICS", "FILE_LOGGER", "RUN_CARD")
+
+
+@dataclass
+class CpuRun:
+    """What a finished launch left: exit status, where, its console output and verl's logged metrics."""
+
+    returncode: int
+    run_dir: Path
+    console: Path
+    metrics: run_log.RunMetrics | None
+    seconds: float
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.console.read_text(errors="replace").splitlines()[-lines:])
+
+    def actor_dir(self, step: int) -> Path:
+        """The FSDP actor checkpoint verl wrote at ``step``."""
+        return self.run_dir / f"global_step_{step}" / "actor"
+
+
+def e2e_python() -> Path:
+    if os.environ.get("E2E_PYTHON"):
+        return Path(os.environ["E2E_PYTHON"])
+    return Path(os.environ.get("E2E_VENV", REPO / ".venv-e2e")) / "bin" / "python"
+
+
+def missing_venv_message(python: Path) -> str | None:
+    if python.is_file():
+        return None
+    return (f"the CPU end-to-end venv is missing ({python}): build it with `bash scripts/setup_cpu_e2e.sh` "
+            "(or set E2E_VENV / E2E_PYTHON), or deselect the tier with -m 'not e2e_cpu'")
+
+
+def launch(run_dir: Path, settings: Mapping[str, str], recipe: Path = RECIPE) -> CpuRun:
+    """Run ``recipe`` with ``settings`` as environment variables (``STEPS``, ``KAPPA``, ``LORA_RANK``, …)
+    into ``run_dir``, under an outer timeout: lock wait + data and model (~1-2 min) + the recipe's own."""
+    python = e2e_python()
+    env = {key: value for key, value in os.environ.items() if key not in CLEARED}
+    env.update({
+        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the recipe's python3
+        "RUN_DIR": str(run_dir),
+        "E2E_TIMEOUT": str(E2E_TIMEOUT),
+        **settings,
+    })
+    console = run_dir / "console.log"
+    start = time.monotonic()
+    with console.open("w") as out:
+        try:
+            proc = subprocess.run(["bash", str(recipe)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                  timeout=E2E_LOCK_WAIT + E2E_TIMEOUT + 600)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    try:
+        metrics = run_log.load(run_dir / "metrics.jsonl", console)
+    except FileNotFoundError:
+        metrics = None
+    return CpuRun(code, run_dir, console, metrics, time.monotonic() - start)
