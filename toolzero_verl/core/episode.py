@@ -39,7 +39,7 @@ from functools import cached_property, lru_cache
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from toolzero_verl.core.calls import ToolCall
-from toolzero_verl.core.formats import ParsedResponse
+from toolzero_verl.core.formats import OutputFormat, ParsedResponse
 from toolzero_verl.core.ground_truth import GT_CACHE_SIZE, GroundTruth, derive_possible_answers
 from toolzero_verl.core.matching import ast_match
 
@@ -49,6 +49,8 @@ FINAL = -1  # the step index of a segment's final-answer point
 # extra_info key under which the agent loop hands the episode's record (its turns' texts and counts) to
 # the reward (verl copies AgentLoopOutput.extra_fields into the reward's extra_info)
 RECORD_KEY = "toolzero_episode"
+# What a gold trajectory says at a final answer whose reference text the corpus did not record
+UNRECORDED_ANSWER = "Done."
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,20 @@ class Episode:
             gt = GroundTruth(calls, self.tools, tuple(derive_possible_answers(calls, self.tools)), None)
         self._memo[point] = gt
         return gt
+
+
+def gold_turn(episode: Episode, point: Point, fmt: OutputFormat, think: str = "") -> str:
+    """The reference turn at a point, written in ``fmt``: the step's calls, or the final answer's text
+    (:data:`UNRECORDED_ANSWER` where none was recorded). The turns of the gold trajectory, for tests, the
+    tiny model's warm start and examples.
+
+    >>> from toolzero_verl.core.formats import get_format
+    >>> ep = load_episode({"episode": {"segments": [{"user": None, "steps": [], "answer": None}]}})
+    >>> gold_turn(ep, ep.points[0], get_format("answer"))
+    '<think></think>\n<answer>Done.</answer>'
+    """
+    ref = episode.reference(point)
+    return fmt.render(ref.calls, None if ref.calls else (ref.answer or UNRECORDED_ANSWER), think=think)
 
 
 # --- JSON ---------------------------------------------------------------------------------------
