@@ -10,6 +10,13 @@
 #   PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh         # data + model + 3 steps -> out/cpu_tiny
 #   STEPS=5 RUN_DIR=/tmp/run PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh
 #   DRY_RUN=1 bash recipes/cpu_tiny.sh                             # compose + print the config (any venv)
+#   MULTITURN=1 PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh   # episodes in the toolzero_agent loop
+#
+# MULTITURN=1 trains on episode rows (toolzero-prep --agent-loop) in our agent loop (toolzero_agent): the
+# policy's calls are executed (ToolACE's recorded results replayed, xLAM's simulated), results come back
+# as tool turns, and the episode reward gg_grpo_episode scores the whole trajectory (docs/multiturn.md).
+# The tiny model is warm-started on the single-turn rows of the same examples. The policy's trajectories
+# (tool and user turns included) are dumped to $RUN_DIR/rollouts/<step>.jsonl (verl's trainer.rollout_data_dir).
 #
 # Outputs in $RUN_DIR: data/ (toolzero-prep), model/ (tiny model + warm_start.json), metrics.jsonl
 # (verl's file logger: one {"step": N, "data": {metric: value}} per step), checkpoints/global_step_N/,
@@ -19,6 +26,16 @@
 # variable in its environment, so a timeout leaves no Ray or vLLM process behind.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+MULTITURN=${MULTITURN:-0}
+if [[ "$MULTITURN" == 1 ]]; then
+    RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny_multiturn}
+    REWARD=${REWARD:-gg_grpo_episode}
+    # answer, not hermes: after its 60-step warm start the tiny model writes valid calls in the compact answer
+    # format but none in hermes (measured: 0 parsed calls in 32 hermes rollouts), and a run whose policy never
+    # calls executes nothing. The loop parses every format the same way (hermes: tests/toolzero_verl/plugin).
+    OUTPUT_FORMAT=${OUTPUT_FORMAT:-answer}
+    MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}    # the whole episode: turns, tool results, user turns
+fi
 RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny}
 DATA_DIR=${DATA_DIR:-$RUN_DIR/data}
 MODEL_DIR=${MODEL_DIR:-$RUN_DIR/model}
@@ -35,15 +52,25 @@ KAPPA=${KAPPA:-1.0}                                    # steep: σ = 0.27, 0.50,
 MIDPOINT=${MIDPOINT:-2}
 WARM_START_STEPS=${WARM_START_STEPS:-60}               # 0 = random model (equal rewards, pg_loss 0)
 SEED=${SEED:-0}
+MAX_ASSISTANT_TURNS=${MAX_ASSISTANT_TURNS:-4}          # MULTITURN=1: turns per episode (gold: 1-5 points)
+MAX_USER_TURNS=${MAX_USER_TURNS:-2}                    # MULTITURN=1: replayed user requests
+MAX_PARALLEL_CALLS=${MAX_PARALLEL_CALLS:-4}            # MULTITURN=1: calls executed per turn
+TOOL_RESPONSE_LENGTH=${TOOL_RESPONSE_LENGTH:-512}      # MULTITURN=1: characters of one call's result
 E2E_TIMEOUT=${E2E_TIMEOUT:-900}                        # seconds for the whole main_ppo launch
 E2E_LOCK=${E2E_LOCK:-/tmp/toolzero-e2e.lock}
 E2E_LOCK_WAIT=${E2E_LOCK_WAIT:-1800}                   # seconds to wait for another run to finish
 
+TRAIN_DATA_DIR=$DATA_DIR                               # MULTITURN=1: the episode rows
+EXPERIMENT_NAME=cpu_tiny
+if [[ "$MULTITURN" == 1 ]]; then
+    TRAIN_DATA_DIR=$DATA_DIR/episodes
+    EXPERIMENT_NAME=cpu_tiny_multiturn
+fi
 ARGS=(
     algorithm.adv_estimator=grpo
     algorithm.use_kl_in_reward=False
-    data.train_files="$DATA_DIR/train.parquet"
-    data.val_files="$DATA_DIR/test.parquet"
+    data.train_files="$TRAIN_DATA_DIR/train.parquet"
+    data.val_files="$TRAIN_DATA_DIR/test.parquet"
     data.train_batch_size="$TRAIN_BATCH_SIZE"
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
@@ -75,7 +102,11 @@ ARGS=(
     actor_rollout_ref.rollout.enforce_eager=True
     reward.num_workers=1
 )
-if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
+if [[ "$MULTITURN" == 1 ]]; then
+    multiturn_args "$MAX_ASSISTANT_TURNS" "$MAX_USER_TURNS" "$MAX_PARALLEL_CALLS" "$TOOL_RESPONSE_LENGTH"
+    ARGS+=("${MULTITURN_ARGS[@]}" trainer.rollout_data_dir="$RUN_DIR/rollouts")
+fi
+if [[ "$REWARD" == gg_grpo* ]]; then   # the schedule options exist only for GG-GRPO (and its episode reward)
     reward_args "$REWARD" "$OUTPUT_FORMAT" schedule=sigmoid kappa="$KAPPA" midpoint="$MIDPOINT"
 else
     reward_args "$REWARD" "$OUTPUT_FORMAT"
@@ -96,7 +127,7 @@ ARGS+=(
     trainer.max_actor_ckpt_to_keep=1
     trainer.default_local_dir="$RUN_DIR/checkpoints"
     trainer.project_name=toolzero
-    trainer.experiment_name=cpu_tiny
+    trainer.experiment_name="$EXPERIMENT_NAME"
     trainer.logger='["console","file"]'
     ray_kwargs.ray_init.num_cpus=16                        # TransferQueue actors each reserve a CPU
     +ray_kwargs.ray_init.num_gpus=1                        # verl schedules workers on Ray GPUs only
@@ -117,6 +148,9 @@ LAUNCH_ENV=(
 if [[ "${PRINT_ARGS:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
     mkdir -p "$RUN_DIR"
     convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
+    if [[ "$MULTITURN" == 1 ]]; then
+        convert_examples "$TRAIN_DATA_DIR" --output-format "$OUTPUT_FORMAT" --agent-loop
+    fi
     if [[ ! -f "$MODEL_DIR/config.json" ]]; then
         echo "==> building the tiny model in $MODEL_DIR (warm start: $WARM_START_STEPS steps)" >&2
         python3 -m toolzero_verl.testing.tiny_model --data "$DATA_DIR/train.parquet" "$DATA_DIR/test.parquet" \

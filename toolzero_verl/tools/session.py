@@ -9,7 +9,8 @@ append the messages it returns to the conversation, and generate again until it 
                              broken?  ──yes──> one tool turn with the parse error (the policy may retry)
                              no call  ──────> the request is answered: the next user turn (replayed),
                                                  or the end of the episode ("answered")
-    and after every turn: the turn limit ends the episode ("turn_limit").
+    and at the last allowed turn: the turn limit ends the episode ("turn_limit") unless that turn
+    answers the last request; the calls of that turn are not executed (no turn would read their results).
 
 The turn is parsed with the row's output format (``hermes``, ``answer`` or ``toolrl``:
 :mod:`toolzero_verl.core.formats`), the same parser the reward uses, so a turn counts as a call in
@@ -186,11 +187,18 @@ class EpisodeSession:
         text = text if isinstance(text, str) else ""
         self.turns.append(text)
         parsed = self.fmt.parse(text, self.episode.known_names, self.parse_limits)
-        if ends_segment(parsed):
+        answers = ends_segment(parsed)
+        if answers and self.segment + 1 >= len(self.episode.segments):
             self.segment += 1
-            if self.segment >= len(self.episode.segments):
-                self.stop = ANSWERED
-                return []
+            self.stop = ANSWERED
+            return []
+        if self.limits.max_turns is not None and len(self.turns) >= self.limits.max_turns:
+            # the last allowed turn: nothing it asks for is run (its results would never reach the policy),
+            # so the record counts only the tool turns the policy saw
+            self.stop = TURN_LIMIT
+            return []
+        if answers:
+            self.segment += 1
             messages = [{"role": "user", "content": self.episode.segments[self.segment].user or ""}]
             self.user_turns += 1
         elif not parsed.parse_ok:
@@ -202,9 +210,6 @@ class EpisodeSession:
         else:
             messages = [{"role": TOOL_ROLE, "content": self._execute(parsed.calls)}]
             self.tool_turns += 1
-        if self.limits.max_turns is not None and len(self.turns) >= self.limits.max_turns:
-            self.stop = TURN_LIMIT
-            return []
         return messages
 
     def _execute(self, calls: Sequence[ToolCall]) -> str:

@@ -79,6 +79,17 @@ def test_turn_limit_ends_the_episode():
     s = EpisodeSession(EPISODE, "hermes", SessionLimits(max_turns=2))
     assert s.respond('<tool_call>{"name": "w", "arguments": {"city": "Rome"}}</tool_call>')
     assert s.respond(CALL_PARIS) == [] and s.stop == TURN_LIMIT and len(s.turns) == 2
+    # the last allowed turn's call is not run: no turn could read its result
+    assert (s.calls, s.tool_turns) == (1, 1)
+
+
+def test_a_last_allowed_turn_that_answers_the_last_request_ends_answered():
+    s = EpisodeSession(EPISODE, "hermes", SessionLimits(max_turns=3))
+    assert s.respond(CALL_PARIS) and s.respond("21 degrees.")
+    assert s.respond("Sunny.") == [] and s.stop == ANSWERED
+    s = EpisodeSession(EPISODE, "hermes", SessionLimits(max_turns=2))
+    assert s.respond(CALL_PARIS)
+    assert s.respond("21 degrees.") == [] and s.stop == TURN_LIMIT and s.user_turns == 0  # a request was left
 
 
 def test_results_are_cut_to_the_limit():
