@@ -146,8 +146,9 @@ def gold_turn(episode: Episode, point: Point, fmt: OutputFormat, think: str = ""
 
     >>> from toolzero_verl.core.formats import get_format
     >>> ep = load_episode({"episode": {"segments": [{"user": None, "steps": [], "answer": None}]}})
-    >>> gold_turn(ep, ep.points[0], get_format("answer"))
-    '<think></think>\n<answer>Done.</answer>'
+    >>> print(gold_turn(ep, ep.points[0], get_format("answer")))
+    <think></think>
+    <answer>Done.</answer>
     """
     ref = episode.reference(point)
     return fmt.render(ref.calls, None if ref.calls else (ref.answer or UNRECORDED_ANSWER), think=think)
