@@ -63,6 +63,7 @@ DEFAULT_FORMAT = "answer"  # the reward's default output format (toolzero_verl/r
 
 
 def _plain(node: Any) -> dict:
+    """A config node (OmegaConf or mapping; None) as a plain dict, interpolations resolved."""
     if node is None:
         return {}
     try:
@@ -111,6 +112,7 @@ class ToolZeroAgentLoop(AgentLoopBase):
         self.response_length = self.rollout_config.response_length
 
     async def run(self, sampling_params: dict[str, Any], **kwargs) -> AgentLoopOutput:
+        """One episode of the row in ``kwargs`` (verl's dataset fields: raw_prompt, reward_model, extra_info)."""
         messages = [dict(m) for m in kwargs["raw_prompt"]]
         reward_model = kwargs.get("reward_model") or {}
         episode = load_episode(reward_model["ground_truth"])
