@@ -15,7 +15,7 @@
 # MULTITURN=1 trains on episode rows (toolzero-prep --agent-loop) in our agent loop (toolzero_agent): the
 # policy's calls are executed (ToolACE's recorded results replayed, xLAM's simulated), results come back
 # as tool turns, and the episode reward gg_grpo_episode scores the whole trajectory (docs/multiturn.md).
-# The tiny model is warm-started on the single-turn rows of the same examples. The policy's trajectories
+# The tiny model is warm-started on the episodes' first gold turns (150 steps). The policy's trajectories
 # (tool and user turns included) are dumped to $RUN_DIR/rollouts/<step>.jsonl (verl's trainer.rollout_data_dir).
 #
 # Outputs in $RUN_DIR: data/ (toolzero-prep), model/ (tiny model + warm_start.json), metrics.jsonl
@@ -30,11 +30,14 @@ MULTITURN=${MULTITURN:-0}
 if [[ "$MULTITURN" == 1 ]]; then
     RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny_multiturn}
     REWARD=${REWARD:-gg_grpo_episode}
-    # answer, not hermes: after its 60-step warm start the tiny model writes valid calls in the compact answer
-    # format but none in hermes (measured: 0 parsed calls in 32 hermes rollouts), and a run whose policy never
-    # calls executes nothing. The loop parses every format the same way (hermes: tests/toolzero_verl/plugin).
+    # answer, not hermes: the tiny model learns the compact answer format's calls far sooner (a 60-step warm
+    # start gave 0 parsed hermes calls in 32 rollouts), and a policy that never calls executes nothing. The loop
+    # parses every format the same way (hermes: tests/toolzero_verl/plugin/test_agent_loop.py).
     OUTPUT_FORMAT=${OUTPUT_FORMAT:-answer}
     MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}    # the whole episode: turns, tool results, user turns
+    # warm start on the episode prompts' first gold turns: after 60 steps 1 sampled first turn in 4 parses as a
+    # call and none executes; after 150, 36 % are calls and 22 % execute (92 samples at temperature 0.8)
+    WARM_START_STEPS=${WARM_START_STEPS:-150}
 fi
 RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny}
 DATA_DIR=${DATA_DIR:-$RUN_DIR/data}
@@ -147,14 +150,16 @@ LAUNCH_ENV=(
 
 if [[ "${PRINT_ARGS:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
     mkdir -p "$RUN_DIR"
-    convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
     if [[ "$MULTITURN" == 1 ]]; then
         convert_examples "$TRAIN_DATA_DIR" --output-format "$OUTPUT_FORMAT" --agent-loop
+    else
+        convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
     fi
     if [[ ! -f "$MODEL_DIR/config.json" ]]; then
         echo "==> building the tiny model in $MODEL_DIR (warm start: $WARM_START_STEPS steps)" >&2
-        python3 -m toolzero_verl.testing.tiny_model --data "$DATA_DIR/train.parquet" "$DATA_DIR/test.parquet" \
-            --out "$MODEL_DIR" --steps "$WARM_START_STEPS" --seed "$SEED" --output-format "$OUTPUT_FORMAT" >&2
+        python3 -m toolzero_verl.testing.tiny_model \
+            --data "$TRAIN_DATA_DIR/train.parquet" "$TRAIN_DATA_DIR/test.parquet" --out "$MODEL_DIR" \
+            --steps "$WARM_START_STEPS" --seed "$SEED" --output-format "$OUTPUT_FORMAT" >&2
     fi
 fi
 
