@@ -10,7 +10,7 @@ demo:
 test:
 	bash scripts/test.sh
 
-# The verl-free floors only (core, rewards, eval, data_prep) with verl/torch/ray blocked: well under a minute.
+# The verl-free floors only (core, rewards, tools, eval, data_prep) with verl/torch/ray blocked.
 test-fast:
 	bash scripts/test_fast.sh
 

@@ -43,6 +43,7 @@ GROUPS = (
     ("output", ("out", "output_format", "toolrl_gt")),
     ("selection, split and order", ("mix", "test_size", "seed", "order")),
     ("filters and validation", ("max_prompt_tokens", "tokenizer", "xlam_required", "coerce")),
+    ("multi-turn episodes for verl's agent loop (docs/multiturn.md)", ("agent_loop", "agent_loop_executor")),
 )
 AUGMENTATIONS_TITLE = (
     "augmentations (Tool Zero; each off at rate 0, each sample drawn at the rate with --seed; applied to the "

@@ -23,6 +23,7 @@ from toolzero_verl.core.formats import FORMATS
 from toolzero_verl.core.options import ConfigError, Options, option
 
 from .augmentations.config import AugmentationConfig
+from .episodes import EXECUTOR_CHOICES
 from .mix import PRESETS, parse_mix
 from .rows import GT_MODES
 from .split import DIFFICULTY_WEIGHTS, ORDERS
@@ -88,6 +89,14 @@ class PrepConfig(Options):
         help="ground truth of --toolrl rows: json (our schema, docs/data.md §6) or raw (ToolRL's own output "
         "string, to train reward=toolrl on ToolRL data exactly as released; its gold calls are then not "
         "checked against the tool schemas, only parsed)")
+    agent_loop: bool = option(
+        False, help="write multi-turn episodes for verl's agent loop instead of single-turn rows: one per ToolACE "
+        "dialogue from its first user turn (gold calls, recorded results, final answers, the later user turns "
+        "replayed), one single-request episode per other sample; rows carry agent_name (docs/multiturn.md)")
+    agent_loop_executor: str = option(
+        "auto", choices=EXECUTOR_CHOICES,
+        help="--agent-loop: the executor each row names: auto (replay when the dialogue recorded a tool result, "
+        "else simulate), replay or simulate")
     progress: bool = option(True, flag="--no-progress", help="no progress bar")
     augmentations: AugmentationConfig = AugmentationConfig()  # masking, irrelevance, multi-turn; all off by default
 
@@ -101,3 +110,11 @@ class PrepConfig(Options):
             parse_mix(self.mix)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if self.agent_loop_executor != "auto" and not self.agent_loop:
+            raise ConfigError("--agent-loop-executor needs --agent-loop")
+        if self.agent_loop and self.augmentations.reintroduce_rate > 0:
+            raise ConfigError("--reintroduce-rate changes the tools in the middle of a dialogue, which one episode "
+                              "cannot do; leave it out with --agent-loop")
+        if self.agent_loop and self.toolrl_gt == "raw":
+            raise ConfigError("--toolrl-gt raw keeps ToolRL's text as the ground truth, which is not an episode; "
+                              "leave it out with --agent-loop")

@@ -20,12 +20,13 @@ with the exception named in the detail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator
 
 from . import reasons as R
 from .answerable import answer_key_failure
 from .corpora import hammer, toolace, toolrl, xlam
+from .episodes import episode_problem, toolace_dialogue
 from .limits import TooDeep
 from .reader import BadRecord
 from .sample import Rejected, Sample
@@ -38,6 +39,7 @@ class Settings:
     coerce: bool = True
     toolrl_raw: bool = False  # --toolrl-gt raw: ToolRL rows are kept as released (structural checks only)
     output_format: str = "answer"  # rows must be answerable by their own reference in it (data_prep.answerable)
+    agent_loop: bool = False  # --agent-loop: one episode per dialogue (data_prep.episodes)
 
 
 # corpus name -> (record, index, settings) -> (candidate samples, converted samples or rejections)
@@ -49,13 +51,27 @@ CONVERTERS: dict[str, Callable[[Any, int, Settings], tuple[int, list]]] = {
 }
 
 
+def _toolace_episode(rec: Any, index: int, settings: Settings) -> tuple[int, list]:
+    """--agent-loop: a whole ToolACE dialogue is one candidate (data_prep.episodes.toolace_dialogue)."""
+    n, turns = toolace.convert_record(rec, index)
+    if len(turns) == 1 and isinstance(turns[0], Rejected) and n == 1 and ":" not in turns[0].source_id:
+        return 1, turns  # the record itself could not be read
+    per_turn = replace(settings, agent_loop=False)  # each turn is checked as a sample; the dialogue as an episode
+    dialogue = toolace_dialogue(turns, rec.get("conversations") or [], lambda s: check(s, per_turn))
+    return 1, [Checked(rejected=dialogue) if isinstance(dialogue, Rejected) else Checked(sample=dialogue)]
+
+
+# --agent-loop: converters that differ (the others make one single-request episode per sample)
+EPISODE_CONVERTERS: dict[str, Callable[[Any, int, Settings], tuple[int, list]]] = {"toolace": _toolace_episode}
+
+
 def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[int, list[Checked]]:
     """One raw record -> ``(candidates, [Checked, ...])`` (a rejection is a Checked with ``rejected``).
 
     A record whose conversion fails counts as one candidate, rejected (as a ToolACE dialogue that cannot
     be read at all does); a sample whose checks fail is rejected alone."""
     try:
-        converter = CONVERTERS[source]
+        converter = (settings.agent_loop and EPISODE_CONVERTERS.get(source)) or CONVERTERS[source]
     except KeyError:
         raise ValueError(f"unknown source {source!r}; known: {sorted(CONVERTERS)}") from None
     if isinstance(rec, BadRecord):
@@ -67,7 +83,8 @@ def convert_one(source: str, rec: Any, index: int, settings: Settings) -> tuple[
     except Exception as exc:  # noqa: BLE001 - the policy: a hostile record is rejected, the run goes on
         return 1, [Checked(rejected=rejection(source, str(index), exc))]
     raw = source == "toolrl" and settings.toolrl_raw
-    return n, [Checked(rejected=it) if isinstance(it, Rejected) else _checked(it, settings, raw) for it in items]
+    return n, [it if isinstance(it, Checked) else Checked(rejected=it) if isinstance(it, Rejected)
+               else _checked(it, settings, raw) for it in items]
 
 
 def _checked(sample: Sample, settings: Settings, raw: bool) -> Checked:
@@ -89,6 +106,10 @@ def check(sample: Sample, settings: Settings, raw: bool = False) -> Checked:
         why = answer_key_failure(checked.sample, settings.output_format)
         if why is not None:
             return Checked(rejected=Rejected(sample.source, sample.source_id, R.UNANSWERABLE, why))
+    if checked.sample is not None and settings.agent_loop:
+        why = episode_problem(checked.sample)
+        if why is not None:
+            return Checked(rejected=Rejected(sample.source, sample.source_id, R.UNSUPPORTED_DIALOGUE, why))
     return checked
 
 

@@ -58,13 +58,15 @@ def to_tables(rows: Sequence[Mapping[str, Any]]) -> list[pa.Table]:
 
 
 def write_parquet(data: Sequence[Mapping[str, Any]] | Sequence[pa.Table], path: str | os.PathLike) -> None:
-    """Write rows (dicts) or ready Arrow tables with the fixed :data:`ROW_SCHEMA`."""
+    """Write rows (dicts, with the fixed :data:`ROW_SCHEMA`) or ready Arrow tables (with their own schema:
+    episode tables carry ``agent_name`` too)."""
     tables = data if data and isinstance(data[0], pa.Table) else to_tables(data)
-    with pq.ParquetWriter(str(path), ROW_SCHEMA) as writer:
+    schema = tables[0].schema if tables else ROW_SCHEMA
+    with pq.ParquetWriter(str(path), schema) as writer:
         for table in tables:
             writer.write_table(table)
         if not tables:
-            writer.write_table(ROW_SCHEMA.empty_table())
+            writer.write_table(schema.empty_table())
 
 
 def write_outputs(out_dir: str | os.PathLike, parquet: Mapping[str, Sequence], report: Mapping[str, Any],

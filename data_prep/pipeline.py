@@ -69,7 +69,7 @@ def collect(
 ) -> dict[str, list[Sample]]:
     """Convert, validate and deduplicate every input; returns the valid samples per source."""
     dedup = Deduplicator()
-    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw", cfg.output_format)
+    settings = Settings(cfg.xlam_required, cfg.coerce, cfg.toolrl_gt == "raw", cfg.output_format, cfg.agent_loop)
     kept: dict[str, list[Sample]] = {}
     for name in SOURCES:
         path = getattr(cfg, name)
@@ -153,7 +153,7 @@ def _run(cfg: PrepConfig, output: OutputSet, hub_inputs: dict | None = None) -> 
         from .tokens import PromptLengthFilter
 
         flt = PromptLengthFilter(cfg.tokenizer, cfg.max_prompt_tokens)
-        length_filter = lambda s: flt.too_long(build_prompt(s, cfg.output_format))  # noqa: E731
+        length_filter = lambda s: flt.too_long(build_prompt(s, cfg.output_format, agent_loop=cfg.agent_loop))  # noqa: E731
     t0 = time.perf_counter()
     kept = collect(cfg, report, length_filter)
     t1 = time.perf_counter()
@@ -191,7 +191,8 @@ def _run(cfg: PrepConfig, output: OutputSet, hub_inputs: dict | None = None) -> 
     files: dict[str, list] = {}
     n_rows: dict[str, int] = {}
     for split_name, part, how in (("train", train, cfg.order), ("test", test, "random")):
-        builder = TableBuilder(cfg.output_format, split_name, cfg.toolrl_gt)
+        builder = TableBuilder(cfg.output_format, split_name, cfg.toolrl_gt,
+                               cfg.agent_loop_executor if cfg.agent_loop else None)
         for sample, diff in order(part, how, cfg.seed, split_name):
             builder.add(sample, diff)
             report.source(sample.source).written[split_name] += 1

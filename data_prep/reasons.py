@@ -22,9 +22,10 @@ TOO_DEEP = "too_deep"                      # nesting beyond data_prep.limits (a 
 RECORD_TOO_LARGE = "record_too_large"      # one raw record longer than data_prep.limits.MAX_RECORD_CHARS
 INVALID_TEXT = "invalid_text"              # a string that is not valid Unicode (lone surrogate, non-UTF-8 bytes)
 UNANSWERABLE = "unanswerable_in_format"    # the row's own answer key, rendered in the output format, fails it
+UNSUPPORTED_DIALOGUE = "unsupported_dialogue"  # --agent-loop: a dialogue shape an episode cannot replay
 
 REASONS = {
     MALFORMED_RECORD, TOOLS_UNPARSEABLE, EMPTY_TOOLS, EMPTY_QUERY, EMPTY_ANSWER, UNPARSEABLE_CALL, UNKNOWN_FUNCTION,
     DUPLICATE_TOOL_NAME, MISSING_REQUIRED, UNEXPECTED_ARGUMENT, TYPE_MISMATCH, VALUE_NOT_IN_ENUM,
-    UNSERIALISABLE, PROMPT_TOO_LONG, TOO_DEEP, RECORD_TOO_LARGE, INVALID_TEXT, UNANSWERABLE,
+    UNSERIALISABLE, PROMPT_TOO_LONG, TOO_DEEP, RECORD_TOO_LARGE, INVALID_TEXT, UNANSWERABLE, UNSUPPORTED_DIALOGUE,
 }

@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from toolzero_verl.core.episode import episode_dict
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import derive_possible_answers
 from toolzero_verl.core.prompt import system_prompt
 
+from .episodes import AGENT_NAME, episode_context, episode_from_sample
 from .sample import Message, Sample
 
 ABILITY = "tool_call"
@@ -91,10 +93,13 @@ def render_message(msg: Message, output_format: str) -> dict[str, str]:
     return {"role": msg.role, "content": msg.content}
 
 
-def build_prompt(sample: Sample, output_format: str, tool_strs: list[str] | None = None) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system_prompt(sample.tools, output_format, tool_strs)}] + [
-        render_message(m, output_format) for m in sample.messages
-    ]
+def build_prompt(sample: Sample, output_format: str, tool_strs: list[str] | None = None,
+                 agent_loop: bool = False) -> list[dict[str, str]]:
+    """The row's chat prompt: the system prompt, then the history (for an episode row: up to the episode's
+    start, :func:`data_prep.episodes.episode_context`)."""
+    messages = episode_context(sample) if agent_loop else sample.messages
+    system = system_prompt(sample.tools, output_format, tool_strs, episode=agent_loop)
+    return [{"role": "system", "content": system}] + [render_message(m, output_format) for m in messages]
 
 
 def _tool_strs(sample: Sample, cache: dict | None) -> list[str]:
@@ -112,9 +117,13 @@ def _tool_strs(sample: Sample, cache: dict | None) -> list[str]:
 
 
 def row_parts(
-    sample: Sample, output_format: str, split: str, index: int, difficulty: float, toolrl_gt: str, cache: dict | None
+    sample: Sample, output_format: str, split: str, index: int, difficulty: float, toolrl_gt: str, cache: dict | None,
+    executor: str | None = None,
 ) -> tuple[list[dict[str, str]], str, tuple]:
-    """``(prompt messages, ground-truth text, extra_info values in EXTRA_FIELDS order)``."""
+    """``(prompt messages, ground-truth text, extra_info values in EXTRA_FIELDS order)``; ``executor``
+    (``auto``, ``replay`` or ``simulate``) makes an episode row (``--agent-loop``)."""
+    if executor is not None:
+        return episode_row_parts(sample, output_format, split, index, difficulty, cache, executor)
     extra = dict(sample.extra) if sample.extra else {}
     tool_strs = _tool_strs(sample, cache)
     gt_text = ground_truth_json(sample, tool_strs)
@@ -126,6 +135,18 @@ def row_parts(
     return build_prompt(sample, output_format, tool_strs), gt_text, values
 
 
+def episode_row_parts(
+    sample: Sample, output_format: str, split: str, index: int, difficulty: float, cache: dict | None, executor: str
+) -> tuple[list[dict[str, str]], str, tuple]:
+    """:func:`row_parts` of an episode row: the episode's prompt and its ground truth (docs/multiturn.md)."""
+    extra = dict(sample.extra) if sample.extra else {}
+    episode = episode_from_sample(sample, executor)
+    prompt = build_prompt(sample, output_format, _tool_strs(sample, cache), agent_loop=True)
+    values = (split, index, sample.source, sample.source_id, sample.group_id, episode.n_gold_calls, len(sample.tools),
+              len(prompt) - 1, float(difficulty), output_format, "", str(extra.get("augmentation", "")))
+    return prompt, _dumps(episode_dict(episode)), values
+
+
 def build_row(
     sample: Sample,
     output_format: str,
@@ -134,13 +155,18 @@ def build_row(
     difficulty: float = 0.0,
     toolrl_gt: str = "json",
     cache: dict | None = None,
+    executor: str | None = None,
 ) -> dict[str, Any]:
-    """One row as a dict (the pipeline builds Arrow columns directly: :class:`data_prep.output.TableBuilder`)."""
-    prompt, gt_text, values = row_parts(sample, output_format, split, index, difficulty, toolrl_gt, cache)
-    return {
+    """One row as a dict (the pipeline builds Arrow columns directly: :class:`data_prep.output.TableBuilder`);
+    ``executor`` makes an episode row with verl's ``agent_name`` column."""
+    prompt, gt_text, values = row_parts(sample, output_format, split, index, difficulty, toolrl_gt, cache, executor)
+    row = {
         "data_source": sample.source,
         "prompt": prompt,
         "ability": ABILITY,
         "reward_model": {"style": "rule", "ground_truth": gt_text},
         "extra_info": {k: v for (k, _, _), v in zip(EXTRA_FIELDS, values)},
     }
+    if executor is not None:
+        row["agent_name"] = AGENT_NAME
+    return row

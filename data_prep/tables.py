@@ -12,9 +12,12 @@ import pyarrow as pa
 
 from toolzero_verl.core.parquet import MESSAGE, row_schema
 
+from .episodes import AGENT_NAME
 from .rows import ABILITY, EXTRA_FIELDS, row_parts
 
-ROW_SCHEMA = row_schema(pa.struct([(k, getattr(pa, t)()) for k, t, _ in EXTRA_FIELDS]))
+EXTRA_INFO = pa.struct([(k, getattr(pa, t)()) for k, t, _ in EXTRA_FIELDS])
+ROW_SCHEMA = row_schema(EXTRA_INFO)
+EPISODE_ROW_SCHEMA = row_schema(EXTRA_INFO, agent_name=True)  # --agent-loop rows
 
 
 class TableBuilder:
@@ -27,8 +30,10 @@ class TableBuilder:
     (1, 'hi')
     """
 
-    def __init__(self, output_format: str, split: str, toolrl_gt: str = "json") -> None:
-        self.output_format, self.split, self.toolrl_gt = output_format, split, toolrl_gt
+    def __init__(self, output_format: str, split: str, toolrl_gt: str = "json", executor: str | None = None) -> None:
+        """``executor`` (``auto``/``replay``/``simulate``): build episode rows (``--agent-loop``)."""
+        self.output_format, self.split, self.toolrl_gt, self.executor = output_format, split, toolrl_gt, executor
+        self.schema = ROW_SCHEMA if executor is None else EPISODE_ROW_SCHEMA
         self.sources: list[str] = []
         self.roles: list[str] = []
         self.contents: list[str] = []
@@ -39,7 +44,7 @@ class TableBuilder:
 
     def add(self, sample: Any, difficulty: float) -> None:
         prompt, gt, values = row_parts(sample, self.output_format, self.split, len(self.sources), difficulty,
-                                       self.toolrl_gt, self.cache)
+                                       self.toolrl_gt, self.cache, self.executor)
         self.sources.append(sample.source)
         for m in prompt:
             self.roles.append(m["role"])
@@ -59,6 +64,7 @@ class TableBuilder:
         extra_type = ROW_SCHEMA.field("extra_info").type
         extra = pa.StructArray.from_arrays([pa.array(col, f.type) for col, f in zip(self.extra, extra_type)],
                                            fields=list(extra_type))
-        return pa.Table.from_arrays(
-            [pa.array(self.sources, pa.string()), prompt, pa.array([ABILITY] * n, pa.string()), reward, extra],
-            schema=ROW_SCHEMA)
+        columns = [pa.array(self.sources, pa.string()), prompt, pa.array([ABILITY] * n, pa.string()), reward, extra]
+        if self.executor is not None:
+            columns.append(pa.array([AGENT_NAME] * n, pa.string()))
+        return pa.Table.from_arrays(columns, schema=self.schema)

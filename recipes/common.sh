@@ -219,3 +219,18 @@ lora_lr() {
         awk -v lr="$1" -v scale="${LORA_LR_SCALE:-10}" 'BEGIN { printf "%g\n", lr * scale }'
     fi
 }
+
+# multiturn_args MAX_ASSISTANT_TURNS MAX_USER_TURNS MAX_PARALLEL_CALLS TOOL_RESPONSE_LENGTH: sets MULTITURN_ARGS,
+# verl's multi-turn rollout settings for episode rows (toolzero-prep --agent-loop writes agent_name=toolzero_agent,
+# the agent loop toolzero_verl.plugin registers; rows without agent_name keep verl's single-turn loop). Our loop
+# reads verl's own limits (docs/multiturn.md, "Limits"): assistant turns per episode, replayed user turns,
+# calls executed per turn, characters of one call's result.
+multiturn_args() {
+    MULTITURN_ARGS=(
+        actor_rollout_ref.rollout.multi_turn.enable=True
+        actor_rollout_ref.rollout.multi_turn.max_assistant_turns="$1"
+        actor_rollout_ref.rollout.multi_turn.max_user_turns="$2"
+        actor_rollout_ref.rollout.multi_turn.max_parallel_calls="$3"
+        actor_rollout_ref.rollout.multi_turn.max_tool_response_length="$4"
+    )
+}

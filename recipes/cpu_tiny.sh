@@ -10,6 +10,13 @@
 #   PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh         # data + model + 3 steps -> out/cpu_tiny
 #   STEPS=5 RUN_DIR=/tmp/run PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh
 #   DRY_RUN=1 bash recipes/cpu_tiny.sh                             # compose + print the config (any venv)
+#   MULTITURN=1 PATH=$PWD/.venv-e2e/bin:$PATH bash recipes/cpu_tiny.sh   # episodes in the toolzero_agent loop
+#
+# MULTITURN=1 trains on episode rows (toolzero-prep --agent-loop) in our agent loop (toolzero_agent): the
+# policy's calls are executed (ToolACE's recorded results replayed, xLAM's simulated), results come back
+# as tool turns, and the episode reward gg_grpo_episode scores the whole trajectory (docs/multiturn.md).
+# The tiny model is warm-started on the episodes' first gold turns (150 steps). The policy's trajectories
+# (tool and user turns included) are dumped to $RUN_DIR/rollouts/<step>.jsonl (verl's trainer.rollout_data_dir).
 #
 # Outputs in $RUN_DIR: data/ (toolzero-prep), model/ (tiny model + warm_start.json), metrics.jsonl
 # (verl's file logger: one {"step": N, "data": {metric: value}} per step), global_step_N/ (the checkpoint)
@@ -21,6 +28,19 @@
 # variable in its environment, so a timeout leaves no Ray or vLLM process behind.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+MULTITURN=${MULTITURN:-0}
+if [[ "$MULTITURN" == 1 ]]; then
+    RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny_multiturn}
+    REWARD=${REWARD:-gg_grpo_episode}
+    # answer, not hermes: the tiny model learns the compact answer format's calls far sooner (a 60-step warm
+    # start gave 0 parsed hermes calls in 32 rollouts), and a policy that never calls executes nothing. The loop
+    # parses every format the same way (hermes: tests/toolzero_verl/plugin/test_agent_loop.py).
+    OUTPUT_FORMAT=${OUTPUT_FORMAT:-answer}
+    MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-512}    # the whole episode: turns, tool results, user turns
+    # warm start on the episode prompts' first gold turns: after 60 steps 1 sampled first turn in 4 parses as a
+    # call and none executes; after 150, 36 % are calls and 22 % execute (92 samples at temperature 0.8)
+    WARM_START_STEPS=${WARM_START_STEPS:-150}
+fi
 RUN_DIR=${RUN_DIR:-$TOOLZERO_ROOT/out/cpu_tiny}
 DATA_DIR=${DATA_DIR:-$RUN_DIR/data}
 MODEL_DIR=${MODEL_DIR:-$RUN_DIR/model}
@@ -38,6 +58,10 @@ KAPPA=${KAPPA:-1.0}                                    # steep: σ = 0.27, 0.50,
 MIDPOINT=${MIDPOINT:-2}
 WARM_START_STEPS=${WARM_START_STEPS:-60}               # 0 = random model (equal rewards, pg_loss 0)
 SEED=${SEED:-0}
+MAX_ASSISTANT_TURNS=${MAX_ASSISTANT_TURNS:-4}          # MULTITURN=1: turns per episode (gold: 1-5 points)
+MAX_USER_TURNS=${MAX_USER_TURNS:-2}                    # MULTITURN=1: replayed user requests
+MAX_PARALLEL_CALLS=${MAX_PARALLEL_CALLS:-4}            # MULTITURN=1: calls executed per turn
+TOOL_RESPONSE_LENGTH=${TOOL_RESPONSE_LENGTH:-512}      # MULTITURN=1: characters of one call's result
 E2E_TIMEOUT=${E2E_TIMEOUT:-900}                        # seconds for the whole main_ppo launch
 E2E_LOCK=${E2E_LOCK:-/tmp/toolzero-e2e.lock}
 E2E_LOCK_WAIT=${E2E_LOCK_WAIT:-1800}                   # seconds to wait for another run to finish
@@ -45,11 +69,17 @@ TQ_STORAGE_UNITS=${TQ_STORAGE_UNITS:-1}                # verl's 8 would hold 8 R
 SAMPLER_POLL_INTERVAL=${SAMPLER_POLL_INTERVAL:-0.25}   # verl's 2 s poll rounds timing_s/gen up to 2 s steps
 SAMPLER_STALL_TIMEOUT=${SAMPLER_STALL_TIMEOUT:-300}    # a hang fails with TransferQueue's counts before E2E_TIMEOUT
 
+TRAIN_DATA_DIR=$DATA_DIR                               # MULTITURN=1: the episode rows
+EXPERIMENT_NAME=cpu_tiny
+if [[ "$MULTITURN" == 1 ]]; then
+    TRAIN_DATA_DIR=$DATA_DIR/episodes
+    EXPERIMENT_NAME=cpu_tiny_multiturn
+fi
 ARGS=(
     algorithm.adv_estimator=grpo
     algorithm.use_kl_in_reward=False
-    data.train_files="$DATA_DIR/train.parquet"
-    data.val_files="$DATA_DIR/test.parquet"
+    data.train_files="$TRAIN_DATA_DIR/train.parquet"
+    data.val_files="$TRAIN_DATA_DIR/test.parquet"
     data.train_batch_size="$TRAIN_BATCH_SIZE"
     data.max_prompt_length="$MAX_PROMPT_LENGTH"
     data.max_response_length="$MAX_RESPONSE_LENGTH"
@@ -82,7 +112,11 @@ ARGS=(
     actor_rollout_ref.rollout.enforce_eager=True
     reward.num_workers=1
 )
-if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
+if [[ "$MULTITURN" == 1 ]]; then
+    multiturn_args "$MAX_ASSISTANT_TURNS" "$MAX_USER_TURNS" "$MAX_PARALLEL_CALLS" "$TOOL_RESPONSE_LENGTH"
+    ARGS+=("${MULTITURN_ARGS[@]}" trainer.rollout_data_dir="$RUN_DIR/rollouts")
+fi
+if [[ "$REWARD" == gg_grpo* ]]; then   # the schedule options exist only for GG-GRPO (and its episode reward)
     reward_args "$REWARD" "$OUTPUT_FORMAT" schedule=sigmoid kappa="$KAPPA" midpoint="$MIDPOINT"
 else
     reward_args "$REWARD" "$OUTPUT_FORMAT"
@@ -101,7 +135,7 @@ ARGS+=(
     trainer.save_freq="$STEPS"                             # one checkpoint, at the end
     trainer.max_actor_ckpt_to_keep=1
     trainer.project_name=toolzero
-    trainer.experiment_name=cpu_tiny
+    trainer.experiment_name="$EXPERIMENT_NAME"
     ray_kwargs.ray_init.num_cpus=16                        # logical CPUs: TransferQueue and verl's workers hold 5
     +ray_kwargs.ray_init.num_gpus=1                        # verl schedules workers on Ray GPUs only
     +ray_kwargs.ray_init.include_dashboard=False
@@ -120,11 +154,16 @@ LAUNCH_ENV=(
 
 if [[ "${PRINT_ARGS:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
     mkdir -p "$RUN_DIR"
-    convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
+    if [[ "$MULTITURN" == 1 ]]; then
+        convert_examples "$TRAIN_DATA_DIR" --output-format "$OUTPUT_FORMAT" --agent-loop
+    else
+        convert_examples "$DATA_DIR" --output-format "$OUTPUT_FORMAT"
+    fi
     if [[ ! -f "$MODEL_DIR/config.json" ]]; then
         echo "==> building the tiny model in $MODEL_DIR (warm start: $WARM_START_STEPS steps)" >&2
-        python3 -m toolzero_verl.testing.tiny_model --data "$DATA_DIR/train.parquet" "$DATA_DIR/test.parquet" \
-            --out "$MODEL_DIR" --steps "$WARM_START_STEPS" --seed "$SEED" --output-format "$OUTPUT_FORMAT" >&2
+        python3 -m toolzero_verl.testing.tiny_model \
+            --data "$TRAIN_DATA_DIR/train.parquet" "$TRAIN_DATA_DIR/test.parquet" --out "$MODEL_DIR" \
+            --steps "$WARM_START_STEPS" --seed "$SEED" --output-format "$OUTPUT_FORMAT" >&2
     fi
 fi
 
@@ -153,17 +192,11 @@ launch() {   # a function, called on the script's last line: editing this file m
     local status=0
     exec 9>"$E2E_LOCK"
     echo "==> waiting for $E2E_LOCK (one CPU end-to-end run at a time)" >&2
-<<<<<<< HEAD
     if ! flock -w "$E2E_LOCK_WAIT" 9; then
         echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2
         return 1
     fi
-    trap kill_run_processes EXIT
-=======
-    flock -w "$E2E_LOCK_WAIT" 9 || { echo "==> another run held $E2E_LOCK for $E2E_LOCK_WAIT s; giving up" >&2; return 1; }
     trap on_exit EXIT
-    rm -f "$RUN_DIR/metrics.jsonl"
->>>>>>> e2e-eval
     env "${LAUNCH_ENV[@]}" timeout --kill-after=30 "$E2E_TIMEOUT" \
         python3 -m verl.trainer.main_ppo "${ARGS[@]}" hydra.run.dir="$RUN_DIR/hydra" "$@" 9>&- || status=$?
     if ((status == 124 || status == 137)); then

@@ -92,7 +92,7 @@ ROLLOUT=(
     actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
     actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
 )
-if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
+if [[ "$REWARD" == gg_grpo* ]]; then   # the schedule options exist only for GG-GRPO (and its episode reward)
     reward_args "$REWARD" "$OUTPUT_FORMAT" schedule="$SCHEDULE" kappa="$KAPPA" midpoint="$MIDPOINT"
 else
     reward_args "$REWARD" "$OUTPUT_FORMAT"

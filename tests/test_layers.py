@@ -1,6 +1,6 @@
-"""The package's floors (docs/architecture.md): the verl-free core, the rewards, data_prep and eval
-import without verl, torch or ray, and never import the verl glue; each floor imports only floors
-below it; there is no import cycle between modules."""
+"""The package's floors (docs/architecture.md): the verl-free core, the rewards, the tool executors
+(tools/), data_prep and eval import without verl, torch or ray, and never import the verl glue; each
+floor imports only floors below it; there is no import cycle between modules."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "toolzero_verl.core": {"toolzero_verl.core"},
     "toolzero_verl.rewards": {"toolzero_verl.core", "toolzero_verl.rewards"},
-    "toolzero_verl.eval": {"toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.eval"},
-    "data_prep": {"toolzero_verl.core", "toolzero_verl.rewards", "data_prep"},
-    "toolzero_verl.plugin": {"toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.plugin"},
+    "toolzero_verl.tools": {"toolzero_verl.core", "toolzero_verl.tools"},
+    "toolzero_verl.eval": {"toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.tools", "toolzero_verl.eval"},
+    "data_prep": {"toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.tools", "data_prep"},
+    "toolzero_verl.plugin": {"toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.tools",
+                             "toolzero_verl.plugin"},
 }
-VERL_FREE = ("toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.eval", "data_prep")
+VERL_FREE = ("toolzero_verl.core", "toolzero_verl.rewards", "toolzero_verl.tools", "toolzero_verl.eval", "data_prep")
 PUBLIC_TOP = {"toolzero_verl"}  # the package __init__ re-exports compute_score & co. from core/rewards
 
 

@@ -49,12 +49,12 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from toolzero_verl.core.calls import ToolCall, call_key
+from toolzero_verl.tools.simulate import SYNTHETIC_RESULT  # the simulate executor reports the same status
 
 from ..corpora.xlam import NO_CALL_ANSWER
 from ..sample import Message, Sample
 from .irrelevance import relabel
 
-SYNTHETIC_RESULT = {"status": "success"}  # what a derived dialogue's tool turn reports for a call
 MISSING_REQUIRED_ERROR = "missing required parameter"
 REINTRODUCE_TEMPLATE = "The function{s} {names} {verb} available now. Please try my request again."
 CLARIFY_TEMPLATE = 'Your request does not give the required parameter "{param}"{desc}. Could you please provide it?'

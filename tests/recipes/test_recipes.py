@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from toolzero_verl.plugin import observability, preflight
-from toolzero_verl.testing.examples import convert_examples, recipe_overrides, subprocess_env
+from toolzero_verl.testing.examples import EXAMPLES, convert_examples, recipe_overrides, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
@@ -131,6 +131,22 @@ EXPECTED = {
         "trainer.n_gpus_per_node": 1,
         "actor_rollout_ref.actor.fsdp_config.offload_policy": True,
         "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 4096,
+    },
+    "qwen7b_ggrpo_multiturn": {
+        **GG_GRPO,
+        "actor_rollout_ref.model.path": "Qwen/Qwen2.5-7B",
+        "trainer.n_gpus_per_node": 8,
+        "data.max_response_length": 4096,  # the whole episode
+        "actor_rollout_ref.rollout.response_length": 4096,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 24576,
+        "reward.custom_reward_function.reward_kwargs.reward": "gg_grpo_episode",
+        "reward.custom_reward_function.reward_kwargs.output_format": "hermes",
+        "actor_rollout_ref.rollout.multi_turn.enable": True,
+        "actor_rollout_ref.rollout.multi_turn.max_assistant_turns": 8,
+        "actor_rollout_ref.rollout.multi_turn.max_user_turns": 4,
+        "actor_rollout_ref.rollout.multi_turn.max_parallel_calls": 4,
+        "actor_rollout_ref.rollout.multi_turn.max_tool_response_length": 2048,
+        "trainer.experiment_name": "qwen2.5-7b-ggrpo-multiturn",
     },
     "smoke": {
         "algorithm.adv_estimator": "grpo",
@@ -487,3 +503,47 @@ def test_without_run_card_a_dry_run_writes_none(tmp_path):
                          env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "run card" not in out.stdout and not (tmp_path / "ckpt").exists()
+
+
+def test_the_multiturn_recipes_limits_reach_the_agent_loop(tmp_path):
+    """The loop reads verl's multi_turn settings: the recipe's limits become the session's."""
+    from toolzero_verl.plugin.agent_loop import loop_settings
+
+    cfg = composed("qwen7b_ggrpo_multiturn", tmp_path, MAX_ASSISTANT_TURNS="6")
+    options, limits, max_user_turns = loop_settings(cfg)
+    assert (limits.max_turns, limits.max_calls_per_turn, limits.max_result_chars, max_user_turns) == (6, 4, 2048, 4)
+    assert limits.truncate_side == "middle" and options.output_format is None  # the rows' own format
+
+
+def test_dry_run_of_the_multiturn_recipe(tmp_path):
+    env = {**subprocess_env(), "DRY_RUN": "1", "DATA_DIR": str(tmp_path)}
+    out = subprocess.run(["bash", str(RECIPES / "qwen7b_ggrpo_multiturn.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "dry run OK" in out.stdout
+    for line in ("max_assistant_turns: 8", "max_tool_response_length: 2048", "reward: gg_grpo_episode",
+                 "output_format: hermes", "response_length: 4096"):
+        assert line in out.stdout, line
+
+
+def test_episode_rows_need_the_episode_reward(tmp_path):
+    """Preflight loads the first row with the configured reward's own ground-truth loader: episode rows with a
+    single-turn reward fail before launch, with the fix; with gg_grpo_episode they pass."""
+    from toolzero_verl.testing.examples import convert_examples
+
+    convert_examples(tmp_path / "data", EXAMPLES, "--agent-loop", "--output-format", "hermes")
+    small = {"TRAIN_BATCH_SIZE": "4", "TOTAL_STEPS": "5"}  # the examples hold ~28 episodes
+    assert preflight.check_data(composed("qwen7b_ggrpo_multiturn", tmp_path, **small)) == []
+    problems = preflight.check_data(composed("qwen7b_ggrpo_multiturn", tmp_path, REWARD="gg_grpo", **small))
+    assert problems and all("REWARD=gg_grpo_episode" in p.message for p in problems)
+
+
+def test_cpu_tier_multiturn_switch_composes(tmp_path):
+    args = recipe_overrides(RECIPES / "cpu_tiny.sh", {"MULTITURN": "1", "RUN_DIR": str(tmp_path)})
+    cfg = preflight.compose(args)
+    assert preflight.get(cfg, "data.train_files") == str(tmp_path / "data" / "episodes" / "train.parquet")
+    assert preflight.get(cfg, "actor_rollout_ref.rollout.multi_turn.enable") is True
+    assert preflight.get(cfg, "trainer.rollout_data_dir") == str(tmp_path / "rollouts")
+    assert preflight.reward_options(cfg)["reward"] == "gg_grpo_episode"
+    assert preflight.check_reward_options(cfg) == []
+    single = preflight.compose(recipe_overrides(RECIPES / "cpu_tiny.sh", {"RUN_DIR": str(tmp_path)}))
+    assert preflight.get(single, "actor_rollout_ref.rollout.multi_turn.enable") is False  # the default is unchanged

@@ -29,11 +29,24 @@ SYSTEM_TEMPLATE = (
 )
 
 
+# Appended for episode rows (toolzero-prep --agent-loop): the policy works through a dialogue in verl's
+# agent loop, where its calls are executed and their results come back (docs/multiturn.md).
+EPISODE_NOTE = (
+    "\n\nYour function calls are executed: their results come back in the next turn (role tool) as a JSON "
+    "list with one {\"name\", \"results\"} or {\"name\", \"error\"} object per call. Keep calling until you "
+    "have what the request needs (a call that needs an earlier result waits for it), then answer the user "
+    "without a call."
+)
+
+
 def tools_json(tools: Sequence[dict]) -> str:
     return "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
 
 
-def system_prompt(tools: Sequence[dict], output_format: str, tool_strs: Sequence[str] | None = None) -> str:
-    """``tool_strs``: the tools already serialised with ``json.dumps(..., ensure_ascii=False)``."""
+def system_prompt(tools: Sequence[dict], output_format: str, tool_strs: Sequence[str] | None = None,
+                  episode: bool = False) -> str:
+    """``tool_strs``: the tools already serialised with ``json.dumps(..., ensure_ascii=False)``;
+    ``episode``: a multi-turn episode row (adds :data:`EPISODE_NOTE`)."""
     listed = "\n".join(tool_strs) if tool_strs is not None else tools_json(tools)
-    return SYSTEM_TEMPLATE.format(tools=listed, instruction=get_format(output_format).instruction)
+    text = SYSTEM_TEMPLATE.format(tools=listed, instruction=get_format(output_format).instruction)
+    return text + EPISODE_NOTE if episode else text

@@ -74,7 +74,8 @@ def _add_scoring(p: argparse.ArgumentParser, required_format: bool) -> None:
     get_reward(DEFAULT_REWARD)  # loads the built-in rewards so their names are listed
     p.add_argument("--generations", required=True, metavar="JSONL",
                    help="model outputs, one JSON object per line: {\"index\"|\"id\": ..., \"response\": \"...\"} "
-                        "(docs/eval.md); written here first with --generate")
+                        "(docs/eval.md), or {..., \"turns\": [...]} for episode rows (docs/multiturn.md); "
+                        "written here first with --generate")
     p.add_argument("--reward", default=DEFAULT_REWARD, choices=sorted(REWARDS),
                    help=f"reward whose components are reported (default {DEFAULT_REWARD}); "
                         "strict accuracy is the same for every reward")
@@ -212,8 +213,14 @@ def _template_options(args) -> tuple[dict[str, Any], str | None]:
 
 
 def _generate(rows, args, out_path, prompts_info) -> None:
+    from toolzero_verl.core.episode import is_episode
+
     from .generate import generate, usable_rows
 
+    if any(is_episode((r.get("reward_model") or {}).get("ground_truth")) for r in rows):
+        # one vLLM generate per prompt answers one turn; an episode needs the tool and user turns in between
+        raise InputError("--generate answers single turns; episode rows (toolzero-prep --agent-loop) need the "
+                         "agent loop's turns: write {\"index\": …, \"turns\": [...]} lines (docs/multiturn.md)")
     engine, sampling = _settings(args)
     template_kwargs, template = _template_options(args)
     good, bad = usable_rows(rows)

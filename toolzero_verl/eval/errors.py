@@ -23,6 +23,7 @@ from toolzero_verl.core.ground_truth import GroundTruth
 DECODER_FAILED = "ast_decoder:decoder_failed"  # BFCL's name for an unparseable response on a call turn
 RELEVANCE_FAILED = "relevance_error:decoder_failed"  # live_relevance: no call was made (BFCL §1.5)
 NO_GENERATION = "eval:no_generation"  # the row has no line in the generations file
+EPISODE_FAILED = "episode:not_exact"  # an episode row: some gold point missed or some turn wrong (eval/episodes.py)
 
 # Report columns, in display order, with their short table headers.
 KINDS: dict[str, str] = {
@@ -38,6 +39,7 @@ KINDS: dict[str, str] = {
     "call_on_no_call": "call_nc",  # called a function where the reference makes no call
     "no_relevant_call": "no_rel",  # live_relevance: expected some call, made none
     "no_generation": "nogen",
+    "episode_failed": "episode",  # an episode with a missed point or a wrong turn
     "other": "other",
 }
 
@@ -65,6 +67,7 @@ _BY_ERROR = {
     m.IRRELEVANCE: "call_on_no_call",
     RELEVANCE_FAILED: "no_relevant_call",
     NO_GENERATION: "no_generation",
+    EPISODE_FAILED: "episode_failed",
 }
 
 

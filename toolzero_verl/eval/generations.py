@@ -33,6 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Mapping, Sequence
 
+from toolzero_verl.eval.episodes import turns_of
 from toolzero_verl.eval.jsonl import BadLine, json_lines
 
 __all__ = ["BadLine", "Generation", "Generations", "Joined", "join", "parse_lines", "read_generations", "row_keys"]
@@ -51,6 +52,7 @@ class Generation:
     key: Key
     response: str
     line: int  # 1-based line number in the file
+    turns: tuple[str, ...] | None = None  # an episode's assistant turns (toolzero_verl/eval/episodes.py)
 
 
 @dataclass
@@ -114,6 +116,10 @@ def parse_lines(lines: IO[str] | Iterable[str]) -> Generations:
         key = _key(obj)
         if isinstance(key, str):
             out.malformed.append(BadLine(rec.line, key))
+            continue
+        turns = turns_of(obj)
+        if turns is not None:  # an episode: the policy's turns, its last one as the response
+            out.items.append(Generation(key, turns[-1] if turns else "", rec.line, tuple(turns)))
             continue
         responses = _responses(obj)
         if responses is None:

@@ -35,16 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.atomic import write_text_atomic
+from toolzero_verl.core.episode import Episode, is_episode, load_episode
 from toolzero_verl.core.formats import FORMATS, ParseLimits, get_format
 from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
 from toolzero_verl.core.matching import CANNOT_FIND_MATCH, ast_match
 from toolzero_verl.core.options import ConfigError, Options, option
-from toolzero_verl.eval import errors
+from toolzero_verl.eval import episodes, errors
 from toolzero_verl.eval.generations import MAX_REPORTED_LINES, Generations, join
 from toolzero_verl.rewards import get_reward
 from toolzero_verl.rewards.scoring import DEFAULT_FORMAT, DEFAULT_REWARD, ScoringOptions, check_options, compute_score
 
-CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance")
+CATEGORIES = ("single", "multiple", "parallel", "parallel_multiple", "no_call", "relevance", episodes.CATEGORY)
 RELEVANCE_SOURCES = frozenset({"live_relevance"})  # BFCL categories scored "some call made"
 FALLBACK_FORMAT = "answer"  # rows that do not say which format they were prompted with (the default output format)
 
@@ -112,7 +113,7 @@ class RowContext:
     data_source: str
     category: str
     gt_raw: Any
-    gt: GroundTruth
+    gt: GroundTruth | Episode  # an Episode for episode rows (category "episode")
     output_format: str
     extra: Mapping[str, Any]
 
@@ -271,10 +272,13 @@ def row_context(pos: int, row: Mapping[str, Any], options: ScoreOptions) -> RowC
     rm = row.get("reward_model")
     if not isinstance(rm, Mapping) or "ground_truth" not in rm:
         raise ValueError("no reward_model.ground_truth")
-    gt = load_ground_truth(rm["ground_truth"])
     extra = row.get("extra_info")
     extra = extra if isinstance(extra, Mapping) else {}
-    category = "relevance" if extra.get("category") in RELEVANCE_SOURCES else structural_category(gt)
+    if is_episode(rm["ground_truth"]):
+        gt, category = load_episode(rm["ground_truth"]), episodes.CATEGORY
+    else:
+        gt = load_ground_truth(rm["ground_truth"])
+        category = "relevance" if extra.get("category") in RELEVANCE_SOURCES else structural_category(gt)
     fmt = options.output_format or extra.get("output_format") or DEFAULT_FORMAT.get(options.reward, FALLBACK_FORMAT)
     if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ValueError(f"extra_info.output_format {fmt!r} is not one of {sorted(FORMATS)}")
@@ -294,8 +298,25 @@ def _problem(exc: BaseException) -> str:
 # --- one response -------------------------------------------------------------------------------------
 
 
-def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: int | None = None) -> ResponseScore:
-    """Score one response; never raises on model text."""
+def score_episode(ctx: RowContext, turns: Sequence[str], options: ScoreOptions,
+                  line: int | None = None) -> ResponseScore:
+    """Score one episode's turns (toolzero_verl/eval/episodes.py): correct = every gold point met exactly."""
+    kwargs = dict(options.reward_kwargs) if options.reward == episodes.REWARD else {}  # single-turn options don't apply
+    components = compute_score(ctx.data_source, turns[-1] if turns else "", ctx.gt_raw,
+                               episodes.episode_extra_info(ctx.extra, turns), reward=episodes.REWARD,
+                               output_format=ctx.output_format, **kwargs)
+    components[episodes.TURN_ACCURACY] = episodes.turn_accuracy(ctx.gt, turns, ctx.output_format, options.limits)
+    correct = components.get("ast") == 1.0
+    error = None if correct else errors.EPISODE_FAILED
+    return ResponseScore(ctx, correct, components.get("parse_ok") == 1.0, error, None, errors.classify(error),
+                         components, line)
+
+
+def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: int | None = None,
+                   turns: Sequence[str] | None = None) -> ResponseScore:
+    """Score one response (an episode's ``turns`` for episode rows); never raises on model text."""
+    if ctx.category == episodes.CATEGORY:
+        return score_episode(ctx, list(turns) if turns is not None else [response], options, line)
     fmt = get_format(ctx.output_format)
     response = response if isinstance(response, str) else ""
     parsed = fmt.parse(response, ctx.gt.known_names, options.limits)
@@ -345,7 +366,7 @@ def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: Sc
                 missing += 1
                 scores.append(ResponseScore(ctx, False, True, errors.NO_GENERATION, None, "no_generation", {}, None))
                 continue
-            scores.extend(score_response(ctx, g.response, options, g.line) for g in gen_list)
+            scores.extend(score_response(ctx, g.response, options, g.line, g.turns) for g in gen_list)
         except ConfigError:
             raise
         except BAD_ROW_ERRORS as exc:

@@ -180,13 +180,26 @@ def reward_options(cfg) -> dict[str, Any]:
     return dict(OmegaConf.to_container(kwargs, resolve=True)) if kwargs is not None else {}
 
 
+SINGLE_TURN_PROBE = '{"calls": []}'  # the smallest ground truth of each kind, to try the options on
+EPISODE_PROBE = '{"episode": {"segments": [{"user": null, "steps": []}]}, "tools": []}'
+
+
+def scores_episodes(reward: str) -> bool:
+    """Does this registered reward load episode ground truth (its own loader, not the single-turn one)?"""
+    from toolzero_verl.core.ground_truth import load_ground_truth
+    from toolzero_verl.rewards import REWARDS
+
+    return reward in REWARDS and REWARDS[reward].load_ground_truth is not load_ground_truth
+
+
 def check_reward_options(cfg) -> list[Problem]:
     """Score one dummy validation row with the configured options: a typo fails here, not at step 1."""
-    from toolzero_verl.rewards.scoring import compute_score
+    from toolzero_verl.rewards.scoring import DEFAULT_REWARD, compute_score
 
     options = reward_options(cfg)
+    dummy = EPISODE_PROBE if scores_episodes(options.get("reward", DEFAULT_REWARD)) else SINGLE_TURN_PROBE
     try:
-        compute_score("preflight", "", '{"calls": []}', {"split": "test"}, **options)
+        compute_score("preflight", "", dummy, {"split": "test"}, **options)
     except ValueError as exc:
         return [Problem("reward", f"reward options {options} are invalid: {exc}")]
     return []
@@ -269,7 +282,10 @@ def check_data(cfg) -> list[Problem]:
 
 
 def _check_data_file(name: str, key: str, want_format: str, cfg) -> tuple[int, list[Problem]]:
+    from toolzero_verl.core.episode import is_episode
     from toolzero_verl.core.ground_truth import load_ground_truth
+    from toolzero_verl.rewards import REWARDS
+    from toolzero_verl.rewards.scoring import DEFAULT_REWARD
 
     if "://" in name:  # hdfs:// etc.: verl copies it locally at start-up; nothing to check here
         return 0, []
@@ -299,8 +315,15 @@ def _check_data_file(name: str, key: str, want_format: str, cfg) -> tuple[int, l
             "data", f"{key}: {path} lacks column(s) {missing}; it was not written by toolzero-prep (docs/data.md)"
         )]
     gt = (first.get("reward_model") or {}).get("ground_truth")
+    reward = reward_options(cfg).get("reward", DEFAULT_REWARD)
+    # each reward loads its own ground truth (an unknown reward is check_reward_options' finding)
+    loader = REWARDS[reward].load_ground_truth if reward in REWARDS else load_ground_truth
+    if is_episode(gt) and loader is load_ground_truth:
+        return rows, [Problem(
+            "data", f"{key}: {path} holds episode rows (toolzero-prep --agent-loop) but reward={reward} scores "
+                    "single turns; use REWARD=gg_grpo_episode (docs/multiturn.md)")]
     try:
-        load_ground_truth(gt)
+        loader(gt)
     except ValueError as exc:
         return rows, [Problem("data", f"{key}: first row of {path} has no usable reward_model.ground_truth: {exc}")]
     extra = first.get("extra_info") or {}

@@ -1,4 +1,5 @@
-"""Registration of the ``toolzero`` reward manager with verl: cheap, idempotent and loud.
+"""Registration with verl: the ``toolzero`` reward manager and the ``toolzero_agent`` agent loop; cheap,
+idempotent and loud.
 
 verl 0.9 imports every ``verl.plugins`` entry point inside ``import verl`` (verl/__init__.py), so
 :mod:`toolzero_verl.plugin`, which calls :func:`install`, is loaded in the driver and in every Ray
@@ -7,10 +8,12 @@ load it with ``VERL_USE_EXTERNAL_MODULES=toolzero_verl.plugin`` (docs/verl.md, "
 
 - **Cheap.** verl's reward-loop registry pulls in Ray, aiohttp and the reward-loop package (about
   +1.3 s per ``import verl``, measured with ``benchmarks/import_overhead.py``), and ``import verl``
-  runs in every actor. So nothing here imports verl: :func:`install` puts a post-import hook that
-  registers our manager the moment anything imports ``verl.experimental.reward_loop.reward_manager.registry``
-  (which every lookup in the registry does first). If the registry is already imported, it
-  registers at once.
+  runs in every actor. So nothing here imports verl: :func:`install` puts post-import hooks that
+  register our manager the moment anything imports ``verl.experimental.reward_loop.reward_manager.registry``
+  (which every lookup in the registry does first), and our agent loop the moment anything imports
+  ``verl.experimental.agent_loop.agent_loop`` (where verl's agent-loop registry lives; an
+  ``AgentLoopWorker`` looks rows' ``agent_name`` up there). If a module is already imported, the
+  registration happens at once.
 - **Idempotent.** Installing twice, calling :func:`register` again, or loading
   ``toolzero_verl/plugin/reward_manager.py`` a second time by file path (verl re-executes such modules
   under a hashed name) keeps the first registration instead of raising verl's "already
@@ -32,6 +35,8 @@ MANAGER_NAME = "toolzero"  # reward.reward_manager.name
 REGISTRY_MODULE = "verl.experimental.reward_loop.reward_manager.registry"  # verl 0.7.1+ reward-loop registry
 MANAGER_MODULE = "toolzero_verl.plugin.reward_manager"
 MANAGER_CLASS = "ToolZeroRewardManager"
+AGENT_LOOP_MODULE = "verl.experimental.agent_loop.agent_loop"  # verl's agent-loop registry (0.7+)
+AGENT_LOOP_IMPL = "toolzero_verl.plugin.agent_loop"  # registers itself when imported
 
 _lock = threading.RLock()
 
@@ -109,6 +114,23 @@ def _after_registry_import() -> None:
         _warn_failed(exc)
 
 
+def register_agent_loop() -> bool:
+    """Put ``toolzero_agent`` into verl's agent-loop registry now (imports verl's agent loop); never raises."""
+    try:
+        import importlib
+
+        module = importlib.import_module(AGENT_LOOP_IMPL)
+        return module.register_agent_loop()
+    except Exception as exc:  # noqa: BLE001 - a plugin must never break `import verl`
+        logger.warning("toolzero-verl: could not register agent loop: %s: %s", type(exc).__name__, exc)
+        return False
+
+
+def _after_agent_loop_import() -> None:
+    if AGENT_LOOP_IMPL not in sys.modules:  # importing it registers it
+        register_agent_loop()
+
+
 def _warn_failed(exc: BaseException) -> None:
     logger.warning("toolzero-verl: could not register reward manager %r: %s: %s", MANAGER_NAME, type(exc).__name__, exc)
 
@@ -132,7 +154,7 @@ class _LoaderWithCallback(importlib.abc.Loader):
 
 
 class _PostImportHook(importlib.abc.MetaPathFinder):
-    """A ``sys.meta_path`` finder that only ever answers for :data:`REGISTRY_MODULE`."""
+    """A ``sys.meta_path`` finder that only ever answers for one module (its ``target``)."""
 
     def __init__(self, target: str, callback):
         self.target = target
@@ -141,7 +163,7 @@ class _PostImportHook(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
         if fullname != self.target:
             return None
-        _remove_hook()  # fire once; later imports hit sys.modules anyway
+        _remove_hook(self.target)  # fire once; later imports hit sys.modules anyway
         for finder in sys.meta_path:
             find_spec = getattr(finder, "find_spec", None)
             if finder is self or find_spec is None:
@@ -156,13 +178,23 @@ class _PostImportHook(importlib.abc.MetaPathFinder):
         return spec
 
 
-def _remove_hook() -> None:
+def _remove_hook(target: str) -> None:
     # by type name: a second copy of this module (loaded by file path) has its own class object
-    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_PostImportHook"]
+    sys.meta_path[:] = [f for f in sys.meta_path
+                        if not (type(f).__name__ == "_PostImportHook" and getattr(f, "target", None) == target)]
+
+
+def _hook(target: str, callback) -> None:
+    """Run ``callback`` now if ``target`` is imported, else right after its import."""
+    if target in sys.modules:
+        callback()
+        return
+    if not any(type(f).__name__ == "_PostImportHook" and getattr(f, "target", None) == target for f in sys.meta_path):
+        sys.meta_path.insert(0, _PostImportHook(target, callback))
 
 
 def install() -> None:
-    """Register now if verl's registry is loaded, else hook its import; never raises."""
+    """Register now where verl's registries are loaded, else hook their imports; never raises."""
     try:
         _install()
     except Exception as exc:  # noqa: BLE001 - a plugin must never break `import verl`
@@ -171,10 +203,6 @@ def install() -> None:
 
 def _install() -> None:
     with _lock:
-        if REGISTRY_MODULE in sys.modules:
-            _after_registry_import()
-            return
-        # type-name check too: a second copy of this module (loaded by file path) has its own class object
-        if not any(type(f).__name__ == "_PostImportHook" for f in sys.meta_path):
-            sys.meta_path.insert(0, _PostImportHook(REGISTRY_MODULE, _after_registry_import))
+        _hook(REGISTRY_MODULE, _after_registry_import)
+        _hook(AGENT_LOOP_MODULE, _after_agent_loop_import)
 

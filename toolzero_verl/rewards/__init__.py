@@ -4,7 +4,7 @@ Importing this package registers the built-in rewards in :data:`REWARDS`
 (:mod:`toolzero_verl.rewards.registry`); definitions and options of each: docs/rewards.md.
 """
 
-from toolzero_verl.rewards import binary, gg_grpo, toolrl  # noqa: F401 - registers the built-in rewards
+from toolzero_verl.rewards import binary, episode, gg_grpo, toolrl  # noqa: F401 - registers the built-in rewards
 from toolzero_verl.rewards.registry import REWARDS, RewardOptions, RewardSpec, ScoreInput, get_reward, register_reward
 from toolzero_verl.rewards.scoring import compute_score
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 from toolzero_verl.core.clock import MISSING_STEP_POLICIES, Clock
 from toolzero_verl.core.formats import OutputFormat, ParsedResponse
-from toolzero_verl.core.ground_truth import GroundTruth
+from toolzero_verl.core.ground_truth import GroundTruth, load_ground_truth
 from toolzero_verl.core.options import ConfigError, Options, option
 
 
@@ -26,10 +26,13 @@ class ScoreInput(NamedTuple):
     """Everything a reward may look at for one response (a NamedTuple: built once per response)."""
 
     response: str
-    gt: GroundTruth
+    gt: GroundTruth | Any  # what the reward's ground-truth loader returns (an Episode for episode rewards)
     fmt: OutputFormat
     parsed: ParsedResponse
     clock: Clock = Clock()
+    # the agent loop's record of a multi-turn episode (its turns' texts and counts, from
+    # extra_info[core.episode.RECORD_KEY]); None for single-turn rows
+    trajectory: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class RewardSpec:
     options_cls: type[RewardOptions]
     keys: tuple[str, ...]
     fn: Callable[[ScoreInput, Any], dict[str, float]]
+    load_ground_truth: Callable[[Any], Any] = load_ground_truth
 
     def make_options(self, options: Mapping[str, Any]) -> RewardOptions:
         """The reward's options from ``reward_kwargs``; :class:`ConfigError` naming a bad option."""
@@ -60,15 +64,20 @@ class RewardSpec:
 REWARDS: dict[str, RewardSpec] = {}
 
 
-def register_reward(name: str, options_cls: type[RewardOptions], keys: tuple[str, ...]):
-    """Decorator: ``@register_reward("binary", BinaryOptions, ("score", ...))``."""
+def register_reward(name: str, options_cls: type[RewardOptions], keys: tuple[str, ...],
+                    ground_truth: Callable[[Any], Any] = load_ground_truth):
+    """Decorator: ``@register_reward("binary", BinaryOptions, ("score", ...))``.
+
+    ``ground_truth`` loads a row's ``reward_model.ground_truth`` for this reward (the single-turn
+    :class:`GroundTruth` by default; the episode reward reads an episode).
+    """
     if "score" not in keys:
         raise ValueError("a reward must return 'score'")
     if not issubclass(options_cls, RewardOptions):
         raise TypeError(f"the options of reward {name!r} must derive from RewardOptions")
 
     def wrap(fn):
-        REWARDS[name] = RewardSpec(name, options_cls, keys, fn)
+        REWARDS[name] = RewardSpec(name, options_cls, keys, fn, ground_truth)
         return fn
 
     return wrap

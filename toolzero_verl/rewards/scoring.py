@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from toolzero_verl.core.clock import Clock, clock_from_extra
+from toolzero_verl.core.episode import RECORD_KEY
 from toolzero_verl.core.formats import (
     DEFAULT_LIMITS,
     FORMATS,
@@ -29,7 +30,6 @@ from toolzero_verl.core.formats import (
     ParseLimits,
     get_format,
 )
-from toolzero_verl.core.ground_truth import load_ground_truth
 from toolzero_verl.core.logs import warn_once
 from toolzero_verl.core.options import ConfigError, Options, option
 from toolzero_verl.rewards.registry import RewardOptions, RewardSpec, ScoreInput, get_reward
@@ -46,7 +46,8 @@ __all__ = ["ConfigError", "ScoringOptions", "check_options", "compute_score"]
 class ScoringOptions(Options):
     """The options ``compute_score`` reads itself; every other ``reward_kwargs`` key goes to the reward."""
 
-    reward: str = option(DEFAULT_REWARD, help="gg_grpo (Tool Zero, default) | toolrl (ToolRL) | binary (Tool-N1)")
+    reward: str = option(DEFAULT_REWARD, help="gg_grpo (Tool Zero, default) | gg_grpo_episode (GG-GRPO over a "
+                         "multi-turn episode) | toolrl (ToolRL) | binary (Tool-N1)")
     output_format: str | None = option(
         None,
         help=f"what the policy writes ({', '.join(sorted(FORMATS))}); default: toolrl for reward=toolrl, else answer",
@@ -69,12 +70,15 @@ def compute_score(
         progress = reward_kwargs.pop("training_progress", None)
     setup = _setup(reward_kwargs)
     clock = clock_from_extra(extra_info, step, progress, setup.total_steps)
-    gt = load_ground_truth(ground_truth)
+    gt = setup.spec.load_ground_truth(ground_truth)
     response = solution_str if type(solution_str) is str or isinstance(solution_str, str) else ""
+    trajectory = extra_info.get(RECORD_KEY) if isinstance(extra_info, Mapping) else None
+    record = trajectory if isinstance(trajectory, Mapping) else None
     try:
         parsed = setup.fmt.parse(response, gt.known_names, setup.limits)
         # tuple.__new__: the NamedTuple constructor is a Python function, and this runs for every response
-        return setup.spec.fn(tuple.__new__(ScoreInput, (response, gt, setup.fmt, parsed, clock)), setup.options)
+        return setup.spec.fn(tuple.__new__(ScoreInput, (response, gt, setup.fmt, parsed, clock, record)),
+                             setup.options)
     except ConfigError:
         raise
     except Exception as exc:  # a reward bug on hostile text must not kill the trainer

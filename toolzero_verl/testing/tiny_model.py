@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from toolzero_verl.core.episode import gold_turn, is_episode, load_episode
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import load_ground_truth
 
@@ -65,6 +66,17 @@ class Pair:
     ground_truth: str
 
 
+def first_answer(gt_text: str, fmt) -> str:
+    """The reference answer of a row in ``fmt``; for an episode row (toolzero-prep --agent-loop), its first
+    gold turn: an episode's prompt asks for that turn, so the warm-started model makes calls the agent loop
+    executes (a model warm-started on the single-turn prompts wrote almost none on the episode prompts)."""
+    if is_episode(gt_text):
+        episode = load_episode(gt_text)
+        return gold_turn(episode, episode.points[0], fmt, think=THINK)
+    gt = load_ground_truth(gt_text)
+    return fmt.render(gt.calls, gt.answer, think=THINK)
+
+
 def reference_pairs(parquet_files: Sequence[str | Path], output_format: str = OUTPUT_FORMAT) -> list[Pair]:
     """(prompt, reference answer rendered in ``output_format``) for every row of toolzero-prep parquet files."""
     import pandas as pd
@@ -74,9 +86,8 @@ def reference_pairs(parquet_files: Sequence[str | Path], output_format: str = OU
     for path in parquet_files:
         for row in pd.read_parquet(path).itertuples():
             gt_text = row.reward_model["ground_truth"]
-            gt = load_ground_truth(gt_text)
             messages = [{"role": m["role"], "content": m["content"]} for m in row.prompt]
-            pairs.append(Pair(messages, fmt.render(gt.calls, gt.answer, think=THINK), gt_text))
+            pairs.append(Pair(messages, first_answer(gt_text, fmt), gt_text))
     if not pairs:
         raise ValueError(f"no rows in {list(map(str, parquet_files))}")
     return pairs
@@ -111,9 +122,8 @@ def encode_pairs(tokenizer, pairs: Sequence[Pair]) -> list[tuple[list[int], list
     """``(input_ids, labels)`` per pair: prompt + answer + end-of-turn, labels -100 on the prompt."""
     rows = []
     for pair in pairs:
-        prompt = list(
-            tokenizer.apply_chat_template(pair.messages, tokenize=True, add_generation_prompt=True)["input_ids"]
-        )
+        prompt = list(tokenizer.apply_chat_template(pair.messages, tokenize=True,
+                                                    add_generation_prompt=True)["input_ids"])
         answer = tokenizer(pair.answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         rows.append((prompt + answer, [-100] * len(prompt) + answer))
     return rows
@@ -128,19 +138,16 @@ def length_batches(rows, batch_size: int, pad_id: int):
     for start in range(0, len(ordered), batch_size):
         chunk = ordered[start : start + batch_size]
         width = max(len(ids) for ids, _ in chunk)
-        batches.append(
-            (
-                torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in chunk]),
-                torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk]),
-                torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chunk]),
-            )
-        )
+        batches.append((
+            torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in chunk]),
+            torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk]),
+            torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chunk]),
+        ))
     return batches
 
 
-def warm_start(
-    model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 3e-3, seed: int = 0, batch_size: int = 8
-) -> list[float]:
+def warm_start(model, tokenizer, pairs: Sequence[Pair], steps: int, lr: float = 3e-3, seed: int = 0,
+               batch_size: int = 8) -> list[float]:
     """AdamW on the reference answers, mini-batches of similar length in a seeded order; returns the losses."""
     import torch
 
@@ -162,68 +169,39 @@ def warm_start(
     return losses
 
 
-def sample_check(
-    model,
-    tokenizer,
-    pairs: Sequence[Pair],
-    n: int,
-    temperature: float = 0.8,
-    max_new_tokens: int = 128,
-    seed: int = 0,
-    output_format: str = OUTPUT_FORMAT,
-) -> dict:
+def sample_check(model, tokenizer, pairs: Sequence[Pair], n: int, temperature: float = 0.8, max_new_tokens: int = 128,
+                 seed: int = 0, output_format: str = OUTPUT_FORMAT) -> dict:
     """Sample ``n`` answers per prompt; count exact (AST-exact), well-formed and broken ones, and the
     prompts whose ``n`` GG-GRPO scores (at σ = 0.5) are not all equal."""
     import torch
 
-    from ..scoring import compute_score
+    from toolzero_verl.rewards.scoring import compute_score
 
     torch.manual_seed(seed)
     counts = {"exact": 0, "well_formed": 0, "broken": 0, "groups_with_varied_scores": 0, "groups": len(pairs)}
     for pair in pairs:
-        prompt = tokenizer.apply_chat_template(
-            pair.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
+        prompt = tokenizer.apply_chat_template(pair.messages, add_generation_prompt=True, return_tensors="pt",
+                                               return_dict=True)
         with torch.no_grad():
             out = model.generate(
-                **prompt,
-                do_sample=True,
-                temperature=temperature,
-                top_p=1.0,
-                top_k=0,
-                max_new_tokens=max_new_tokens,
-                num_return_sequences=n,
-                pad_token_id=tokenizer.pad_token_id,
+                **prompt, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
+                max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
             )
         scores = []
-        for seq in out[:, prompt["input_ids"].shape[1] :]:
+        for seq in out[:, prompt["input_ids"].shape[1]:]:
             text = tokenizer.decode(seq, skip_special_tokens=True)
-            result = compute_score(
-                "check",
-                text,
-                pair.ground_truth,
-                {"split": "train", "global_steps": 0},
-                output_format=output_format,
-                kappa=1.0,
-                midpoint=0,
-            )
+            reward = "gg_grpo_episode" if is_episode(pair.ground_truth) else "gg_grpo"  # the first turn only
+            result = compute_score("check", text, pair.ground_truth, {"split": "train", "global_steps": 0},
+                                   reward=reward, output_format=output_format, kappa=1.0, midpoint=0)
             scores.append(result["score"])
             counts["exact" if result["ast"] == 1.0 else "well_formed" if result["format"] == 1.0 else "broken"] += 1
         counts["groups_with_varied_scores"] += max(scores) != min(scores)
     return counts
 
 
-def build(
-    data: Sequence[str | Path],
-    out: str | Path,
-    steps: int = WARM_START_STEPS,
-    lr: float = 3e-3,
-    seed: int = 0,
-    size: ModelSize = ModelSize(),
-    check: int = 0,
-    threads: int = THREADS,
-    output_format: str = OUTPUT_FORMAT,
-) -> dict:
+def build(data: Sequence[str | Path], out: str | Path, steps: int = WARM_START_STEPS, lr: float = 3e-3, seed: int = 0,
+          size: ModelSize = ModelSize(), check: int = 0, threads: int = THREADS,
+          output_format: str = OUTPUT_FORMAT) -> dict:
     """Tokenizer + model (+ warm start) into ``out``; returns what ``warm_start.json`` records."""
     import torch
 
@@ -237,18 +215,10 @@ def build(
     losses = warm_start(model, tokenizer, pairs, steps, lr, seed) if steps else []
     model.save_pretrained(out)
     info = {
-        "rows": len(pairs),
-        "output_format": output_format,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "vocab": len(tokenizer),
-        "size": asdict(size),
-        "steps": steps,
-        "lr": lr,
-        "seed": seed,
-        "seconds": round(time.time() - t0, 1),
-        "loss_first": losses[0] if losses else None,
-        "loss_last": losses[-1] if losses else None,
-        "losses": losses,
+        "rows": len(pairs), "output_format": output_format,
+        "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
+        "size": asdict(size), "steps": steps, "lr": lr, "seed": seed, "seconds": round(time.time() - t0, 1),
+        "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None, "losses": losses,
         "answer_tokens_max": max(len(tokenizer(p.answer)["input_ids"]) + 1 for p in pairs),
     }
     if check:
@@ -258,33 +228,26 @@ def build(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m toolzero_verl.testing.tiny_model", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m toolzero_verl.testing.tiny_model",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", required=True, help="toolzero-prep parquet files (answer format)")
     parser.add_argument("--out", required=True, help="model directory to write")
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=WARM_START_STEPS,
-        help=f"warm-start steps; 0 = random weights (default {WARM_START_STEPS})",
-    )
+    parser.add_argument("--steps", type=int, default=WARM_START_STEPS,
+                        help=f"warm-start steps; 0 = random weights (default {WARM_START_STEPS})")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden-size", type=int, default=ModelSize.hidden_size)
     parser.add_argument("--intermediate-size", type=int, default=ModelSize.intermediate_size)
     parser.add_argument("--layers", type=int, default=ModelSize.num_hidden_layers)
     parser.add_argument("--heads", type=int, default=ModelSize.num_attention_heads)
-    parser.add_argument(
-        "--output-format", default=OUTPUT_FORMAT, help=f"format of the reference answers (default {OUTPUT_FORMAT})"
-    )
+    parser.add_argument("--output-format", default=OUTPUT_FORMAT,
+                        help=f"format of the reference answers (default {OUTPUT_FORMAT})")
     parser.add_argument("--check", type=int, default=0, help="after training, sample N answers per prompt and count")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads (default {THREADS})")
     args = parser.parse_args(argv)
     size = ModelSize(args.hidden_size, args.intermediate_size, args.layers, args.heads, args.heads)
-    info = build(
-        args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads, args.output_format
-    )
+    info = build(args.data, args.out, args.steps, args.lr, args.seed, size, args.check, args.threads,
+                 args.output_format)
     summary = {k: v for k, v in info.items() if k != "losses"}
     print(f"tiny model -> {args.out}: {json.dumps(summary)}")
     return 0

@@ -9,7 +9,7 @@ import pytest
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import load_ground_truth
 from toolzero_verl.testing import tiny_model
-from toolzero_verl.testing.examples import convert_examples
+from toolzero_verl.testing.examples import EXAMPLES, convert_examples
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,24 @@ def test_reference_answers_are_the_rows_ground_truth_in_the_format(example_rows)
     for pair in pairs:
         gt = load_ground_truth(pair.ground_truth)
         assert pair.answer == get_format("answer").render(gt.calls, gt.answer, think=tiny_model.THINK)
+
+
+def test_episode_rows_warm_start_on_their_first_gold_turn(tmp_path):
+    """MULTITURN=1 recipes/cpu_tiny.sh warm-starts on episode rows: each prompt's answer is the turn the
+    episode's first point asks for, and the session executes it without an error."""
+    from toolzero_verl.core.episode import gold_turn, load_episode
+    from toolzero_verl.tools.session import EpisodeSession
+
+    convert_examples(tmp_path, EXAMPLES, "--agent-loop")
+    pairs = tiny_model.reference_pairs([tmp_path / "train.parquet"])
+    assert len(pairs) > 15
+    fmt = get_format("answer")
+    for pair in pairs:
+        ep = load_episode(pair.ground_truth)
+        assert pair.answer == gold_turn(ep, ep.points[0], fmt, think=tiny_model.THINK)
+        session = EpisodeSession(ep, "answer")
+        session.respond(pair.answer)
+        assert session.errors == 0 and session.calls == len(ep.reference(ep.points[0]).calls)
 
 
 def test_build_is_deterministic_and_the_warm_start_lowers_the_loss(example_rows, tmp_path):
