@@ -35,7 +35,7 @@ preflight() {
         printf '%s\n' "$@"
         exit 0
     fi
-    local recipe="${BASH_SOURCE[1]:-$0}"
+    local recipe="${TOOLZERO_RECIPE:-${BASH_SOURCE[1]:-$0}}"   # a wrapper recipe names itself
     if [[ "${DRY_RUN:-0}" == 1 ]]; then
         python3 -m toolzero_verl.plugin.preflight --run-card "${RUN_CARD:-none}" --recipe "$recipe" dry-run -- "$@"
         exit $?

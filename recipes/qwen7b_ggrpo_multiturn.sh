@@ -17,6 +17,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/common.sh"
 
+export TOOLZERO_RECIPE=${TOOLZERO_RECIPE:-$HERE/qwen7b_ggrpo_multiturn.sh}   # what the run card records
 export DATA_DIR=${DATA_DIR:-$HOME/data/toolzero_episodes}   # toolzero-prep --agent-loop --out
 export REWARD=${REWARD:-gg_grpo_episode}
 export OUTPUT_FORMAT=${OUTPUT_FORMAT:-hermes}               # the format the loop parses turns in (the rows' own)

@@ -16,8 +16,5 @@ STEPS, KAPPA, MIDPOINT = cpu_run.STEPS, cpu_run.KAPPA, cpu_run.MIDPOINT
 
 @pytest.fixture(scope="session")
 def run(tmp_path_factory) -> cpu_run.CpuRun:
-    problem = cpu_run.missing_venv_message(cpu_run.e2e_python())
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    run_dir = tmp_path_factory.mktemp("cpu_tiny")
-    return cpu_run.launch(run_dir, {"STEPS": str(STEPS), "KAPPA": str(KAPPA), "MIDPOINT": str(MIDPOINT)})
+    settings = {"STEPS": str(STEPS), "KAPPA": str(KAPPA), "MIDPOINT": str(MIDPOINT)}
+    return cpu_run.launch_for_test(tmp_path_factory, "cpu_tiny", settings)

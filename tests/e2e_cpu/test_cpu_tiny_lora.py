@@ -37,18 +37,12 @@ FULL_LR, LORA_LR_SCALE = 5e-5, 10  # recipes/cpu_tiny.sh's LR and common.sh's Lo
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> cpu_run.CpuRun:
-    problem = cpu_run.missing_venv_message(cpu_run.e2e_python())
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    return cpu_run.launch(tmp_path_factory.mktemp("cpu_tiny_lora"), {"STEPS": str(STEPS), "LORA_RANK": str(RANK)})
+    return cpu_run.launch_for_test(tmp_path_factory, "cpu_tiny_lora", {"STEPS": str(STEPS), "LORA_RANK": str(RANK)})
 
 
 @pytest.fixture(scope="module")
 def metrics(run) -> metrics_log.RunMetrics:
-    if run.metrics is None or not run.metrics.training_steps():
-        pytest.fail(f"the run logged no training step (exit {run.returncode}); its output ends with:\n{run.tail()}",
-                    pytrace=False)
-    return run.metrics
+    return run.logged_metrics()
 
 
 @pytest.fixture(scope="module")

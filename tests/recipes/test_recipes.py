@@ -464,7 +464,7 @@ def test_a_lora_rank_vllm_cannot_serve_fails_the_dry_run(tmp_path):
     assert out.returncode == 1 and "lora_rank must be less than or equal to 512" in out.stderr
 
 
-@pytest.mark.parametrize("recipe", ["qwen7b_ggrpo", "toolrl_qwen_grpo", "tooln1_qwen_grpo"])
+@pytest.mark.parametrize("recipe", ["qwen7b_ggrpo", "toolrl_qwen_grpo", "tooln1_qwen_grpo", "qwen1.5b_ggrpo_1gpu"])
 def test_a_dry_run_writes_the_run_card_it_is_asked_for(recipe, tmp_path, example_data):
     """``RUN_CARD=path DRY_RUN=1``: the card holds the recipe, its exact overrides (env vars and trailing
     ones included), the resolved config verl composed, the seeds, the data files' hashes and the versions."""

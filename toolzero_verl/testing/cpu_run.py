@@ -44,6 +44,15 @@ class CpuRun:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.console.read_text(errors="replace").splitlines()[-lines:])
 
+    def logged_metrics(self) -> run_log.RunMetrics:
+        """The run's metrics; fails the calling test (with the console's tail) if no training step was logged."""
+        if self.metrics is None or not self.metrics.training_steps():
+            import pytest
+
+            pytest.fail(f"the run logged no training step (exit {self.returncode}); its output ends with:\n"
+                        f"{self.tail()}", pytrace=False)
+        return self.metrics
+
     def actor_dir(self, step: int) -> Path:
         """The FSDP actor checkpoint verl wrote at ``step``."""
         return self.run_dir / f"global_step_{step}" / "actor"
@@ -87,3 +96,13 @@ def launch(run_dir: Path, settings: Mapping[str, str], recipe: Path = RECIPE) ->
     except FileNotFoundError:
         metrics = None
     return CpuRun(code, run_dir, console, metrics, time.monotonic() - start)
+
+
+def launch_for_test(tmp_path_factory, name: str, settings: Mapping[str, str]) -> CpuRun:
+    """:func:`launch` into a fresh ``tmp_path_factory`` folder; fails the test if the e2e venv is missing."""
+    problem = missing_venv_message(e2e_python())
+    if problem:
+        import pytest
+
+        pytest.fail(problem, pytrace=False)
+    return launch(tmp_path_factory.mktemp(name), settings)
