@@ -508,13 +508,7 @@ def _fast_mask(body: str, known_names: Iterable[str], free: bool) -> tuple[str, 
         string, punct, run = m.groups()
         i = m.start(1) if string else m.start(2) if punct else m.start(3)
         if expect and string is None:  # as in _mask_names: strings are copied, never read as names
-            name = None
-            if expect == "call":
-                name = _known_call_name(body, i, known)
-                if name is None and free:
-                    name = _free_name(body, i, "call")
-            else:
-                name = _free_name(body, i, "kw")
+            name = _name_at(body, i, expect, known, free)
             if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
                 if not (_MASKABLE_CALL if expect == "call" else _MASKABLE_KEY).match(name):
                     return None
@@ -631,6 +625,15 @@ def _needs_mask(name: str) -> bool:
 _FREE_RUN = re.compile(r"[^\s(\[\]=,\"'{}][^(\[\]=,\"'{}]*")
 
 
+def _name_at(body: str, i: int, expect: str, known: Sequence[str], free: bool) -> str | None:
+    """The name starting at ``body[i]`` where the scans expect a call name (``"call"``: a known name, else a
+    free one if ``free``) or a keyword (``"kw"``); None if there is none."""
+    if expect == "call":
+        name = _known_call_name(body, i, known)
+        return _free_name(body, i, "call") if name is None and free else name
+    return _free_name(body, i, "kw")
+
+
 def _free_name(body: str, i: int, kind: str) -> str | None:
     """The text at ``i`` up to a call's ``(`` (kind "call") or a keyword's ``=`` (kind "kw")."""
     m = _FREE_RUN.match(body, i)
@@ -664,13 +667,7 @@ def _mask_names(body: str, known_names: Iterable[str], free: bool = True) -> tup
             continue
         ch = body[i]
         if expect and not ch.isspace():
-            name = None
-            if expect == "call":
-                name = _known_call_name(body, i, known)
-                if name is None and free:
-                    name = _free_name(body, i, "call")
-            else:
-                name = _free_name(body, i, "kw")
+            name = _name_at(body, i, expect, known, free)
             # a keyword must be a plain identifier: dotted names (Hammer's masked `Se.iWY`) are masked too
             if name is not None and (_needs_mask(name) or (expect == "kw" and "." in name)):
                 placeholder = _PLACEHOLDER.format(len(names))

@@ -46,6 +46,7 @@ from verl.utils.profiler import simple_timer
 
 from toolzero_verl.core.clock import select
 from toolzero_verl.core.episode import RECORD_KEY, load_episode
+from toolzero_verl.plugin.config_nodes import plain_config
 from toolzero_verl.tools.session import (
     RESPONSE_LENGTH,
     TURN_LIMIT,
@@ -62,23 +63,10 @@ OPTIONS_KEY = "actor_rollout_ref.rollout.custom.toolzero"
 DEFAULT_FORMAT = "answer"  # the reward's default output format (toolzero_verl/rewards/scoring.py)
 
 
-def _plain(node: Any) -> dict:
-    """A config node (OmegaConf or mapping; None) as a plain dict, interpolations resolved."""
-    if node is None:
-        return {}
-    try:
-        from omegaconf import OmegaConf
-
-        if OmegaConf.is_config(node):
-            return dict(OmegaConf.to_container(node, resolve=True))
-    except ImportError:  # pragma: no cover - omegaconf ships with verl
-        pass
-    return dict(node)
-
 
 def loop_settings(config: Any) -> tuple[AgentLoopOptions, SessionLimits, int | None]:
     """Our options, the session's limits (verl's ``multi_turn`` settings + ours) and verl's user-turn cap."""
-    options = AgentLoopOptions.from_mapping(_plain(select(config, OPTIONS_KEY)), where=OPTIONS_KEY)
+    options = AgentLoopOptions.from_mapping(plain_config(select(config, OPTIONS_KEY)), where=OPTIONS_KEY)
     multi_turn = select(config, "actor_rollout_ref.rollout.multi_turn") or {}
     given = {
         "max_turns": multi_turn.get("max_assistant_turns"),

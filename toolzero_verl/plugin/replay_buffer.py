@@ -63,6 +63,7 @@ import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer, ReplayBufferAsync
 
 from toolzero_verl.core.options import ConfigError, Options, option
+from toolzero_verl.plugin.config_nodes import plain_config
 from toolzero_verl.rewards.metrics import METRIC_PREFIX, finite, reward_metrics
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def timing_metrics(per_trajectory: Sequence[Mapping[str, Any]], prefix: str = ME
 
 def parse_options(sampler_kwargs: Mapping[str, Any] | None) -> ReplayBufferOptions:
     """The buffer's options from ``trainer.v1.sampler.sampler_kwargs``; bad or unknown keys raise ``ValueError``."""
-    return ReplayBufferOptions.from_mapping(_plain(sampler_kwargs), where="trainer.v1.sampler.sampler_kwargs")
+    return ReplayBufferOptions.from_mapping(plain_config(sampler_kwargs), where="trainer.v1.sampler.sampler_kwargs")
 
 
 class _RewardMetricsMixin:
@@ -311,15 +312,3 @@ class ToolZeroReplayBuffer(_RewardMetricsMixin, ReplayBuffer):
 class ToolZeroReplayBufferAsync(_RewardMetricsMixin, ReplayBufferAsync):
     """verl's ``ReplayBufferAsync`` plus reward-component metrics (``colocate_async``/``separate_async``)."""
 
-
-def _plain(node: Any) -> dict:
-    if node is None:
-        return {}
-    try:
-        from omegaconf import OmegaConf
-
-        if OmegaConf.is_config(node):
-            return dict(OmegaConf.to_container(node, resolve=True))
-    except ImportError:  # pragma: no cover - omegaconf ships with verl
-        pass
-    return dict(node)
