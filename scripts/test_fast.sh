@@ -14,7 +14,7 @@ fi
 # Two workers when pytest-xdist is there (the test extra installs it): the tier is CPU-bound. Property
 # tests draw a tenth of their examples here (toolzero_verl/testing/budget.py); `make test` draws all.
 PARALLEL=()
-"$PY" -c 'import xdist' 2>/dev/null && PARALLEL=(-n "${FAST_WORKERS:-2}")
+"$PY" -c 'import xdist' 2>/dev/null && PARALLEL=(-n "${FAST_WORKERS:-2}" --dist worksteal)
 FAST_DIRS=(tests/toolzero_verl/core tests/toolzero_verl/rewards tests/toolzero_verl/tools tests/toolzero_verl/eval
            tests/data_prep tests/test_layers.py)
 TOOLZERO_FAST=1 "$PY" -m pytest "${FAST_DIRS[@]}" -m "not verl and not bfcl" -p no:cacheprovider "${PARALLEL[@]}" \

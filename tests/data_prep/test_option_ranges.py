@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from data_prep.augmentations.config import AugmentationConfig
+from data_prep.cli import main
 from data_prep.config import PrepConfig
 from toolzero_verl.core.options import ConfigError
 
@@ -41,15 +42,32 @@ BAD = [
 ]
 
 
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    """toolzero-prep's ``main`` in this process (argparse's errors exit through SystemExit): exit code, stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, flag", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_option_exits_2_with_one_line_before_any_work(tmp_path, args, flag):
+def test_bad_option_exits_2_with_one_line_before_any_work(tmp_path, capsys, args, flag):
+    out = tmp_path / "out"
+    code, err = run_cli(["--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(out), "--no-progress", *args], capsys)
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if "is deprecated" not in ln]
+    assert len(lines) == 1 and lines[0].startswith("toolzero-prep: error:") and flag in lines[0], err
+    assert not out.exists()  # nothing was created: the options were checked first
+
+
+def test_a_bad_option_exits_2_from_the_real_command(tmp_path):
+    """The same through ``python -m data_prep``: the process's exit status and its one line."""
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, "-m", "data_prep", "--xlam", str(EXAMPLE_FILES["xlam"]), "--out", str(out),
-                          "--no-progress", *args], capture_output=True, text=True, cwd=REPO)
-    assert res.returncode == 2, res.stderr
-    lines = [ln for ln in res.stderr.splitlines() if "is deprecated" not in ln]
-    assert len(lines) == 1 and lines[0].startswith("toolzero-prep: error:") and flag in lines[0], res.stderr
-    assert not out.exists()  # nothing was created: the options were checked first
+                          "--no-progress", "--test-size", "1.5"], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 2 and res.stderr.startswith("toolzero-prep: error:") and "--test-size" in res.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("field, value", [("test_size", float("inf")), ("test_size", 2.5), ("seed", "x"),

@@ -72,8 +72,10 @@ def compute_score(
     clock = clock_from_extra(extra_info, step, progress, setup.total_steps)
     gt = setup.spec.load_ground_truth(ground_truth)
     response = solution_str if type(solution_str) is str or isinstance(solution_str, str) else ""
-    trajectory = extra_info.get(RECORD_KEY) if isinstance(extra_info, Mapping) else None
-    record = trajectory if isinstance(trajectory, Mapping) else None
+    # the agent loop's record (episode rows only); type checks first: this runs for every response
+    record = extra_info.get(RECORD_KEY) if type(extra_info) is dict or isinstance(extra_info, Mapping) else None
+    if record is not None and not isinstance(record, Mapping):
+        record = None
     try:
         parsed = setup.fmt.parse(response, gt.known_names, setup.limits)
         # tuple.__new__: the NamedTuple constructor is a Python function, and this runs for every response
