@@ -17,6 +17,7 @@ from toolzero_verl.core.formats import FORMATS, get_format
 from toolzero_verl.core.schedules import sigmoid
 from toolzero_verl.rewards import get_reward
 from toolzero_verl.rewards.episode import KEYS
+from toolzero_verl.testing.budget import examples
 
 STEPS = (0, 25, 1000)  # early (σ ≈ 0.08), the midpoint, late (σ ≈ 1)
 BROKEN = {"answer": "<think>t</think><answer>[f(x=</answer>",
@@ -103,7 +104,7 @@ def near_miss(call: ToolCall) -> ToolCall:
     return ToolCall(call.name, {**call.arguments, key: new})
 
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
@@ -209,7 +210,7 @@ def test_invalid_calls_pay_the_penalty_valid_wrong_values_do_not():
     assert wrong_value["score"] > unknown["score"] == pytest.approx(missing["score"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.text(max_size=200),
                           st.sampled_from([CALL, BROKEN["hermes"], "<tool_call>", "", "</think>"])), max_size=10),
        st.sampled_from(sorted(FORMATS)), st.sampled_from(STEPS))

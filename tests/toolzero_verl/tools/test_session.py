@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.episode import gold_turn, load_episode
 from toolzero_verl.core.formats import FORMATS, get_format
+from toolzero_verl.testing.budget import examples
 from toolzero_verl.tools import Executor
 from toolzero_verl.tools.session import (
     ANSWERED,
@@ -119,7 +120,7 @@ def test_agent_loop_options_are_checked():
         AgentLoopOptions(call_timeout_s=0)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.text(max_size=300), st.sampled_from([
     CALL_PARIS, "<tool_call>", "</tool_call>", '<tool_call>{"name": "w", "arguments": []}</tool_call>',
     '<tool_call>{"name": 1}</tool_call>', "<think>", "[w(city='Paris')]", "<answer>[w(city=)]</answer>"])),
