@@ -76,8 +76,9 @@ def local_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def cluster_cpus() -> float | None:
-    """CPUs of the running Ray cluster (``RAY_ADDRESS`` or a local ``ray start``), or None without one."""
+def cluster_resource(name: str) -> float | None:
+    """How much of ``name`` (``"CPU"``, ``"GPU"``) the running Ray cluster has (``RAY_ADDRESS`` or a local
+    ``ray start``), or None without one."""
     try:
         import ray
 
@@ -85,9 +86,14 @@ def cluster_cpus() -> float | None:
     except Exception:  # noqa: BLE001 - no cluster reachable
         return None
     try:
-        return float(ray.cluster_resources().get("CPU", 0))
+        return float(ray.cluster_resources().get(name, 0))
     finally:
-        ray.shutdown()  # only disconnects this driver
+        ray.shutdown()  # only disconnects this driver; the cluster keeps running
+
+
+def cluster_cpus() -> float | None:
+    """CPUs of the running Ray cluster, or None without one."""
+    return cluster_resource("CPU")
 
 
 def ray_cpus(cfg) -> tuple[float | None, str]:

@@ -513,16 +513,9 @@ def check_gpus(cfg, gpu_count: int | None = None, ray_gpus: float | None = None)
 
 def _ray_cluster_gpus() -> float | None:
     """GPUs in the running Ray cluster (``RAY_ADDRESS`` or a local ``ray start``), or None if there is none."""
-    try:
-        import ray
+    from toolzero_verl.plugin import observability
 
-        ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), logging_level="ERROR", log_to_driver=False)
-    except Exception:  # noqa: BLE001 - no cluster reachable
-        return None
-    try:
-        return float(ray.cluster_resources().get("GPU", 0))
-    finally:
-        ray.shutdown()  # only disconnects this driver; the cluster keeps running
+    return observability.cluster_resource("GPU")
 
 
 # What verl's Ray workers do: a plain ``import verl``, then a registry lookup. Run in a fresh
