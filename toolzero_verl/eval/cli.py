@@ -129,7 +129,7 @@ def _add_generation(p: argparse.ArgumentParser, optional: bool) -> None:
     g.add_argument("--enforce-eager", action="store_true",
                    help="no CUDA graphs or torch.compile warm-up (vLLM's CPU build: saves a ~45 s compile)")
     g.add_argument("--save-prompts", action="store_true",
-                   help="also write each row's prompt text and the token ids vLLM made of it into its lines "
+                   help="also write each row's prompt text and the token ids vLLM was given into its lines "
                         "(prompt, prompt_token_ids; ignored when scoring)")
 
 
