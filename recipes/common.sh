@@ -1,4 +1,5 @@
-# Shared by every recipe (sourced, not run). A recipe builds bash arrays of verl overrides, then:
+# Shared by every recipe (sourced, not run). A recipe builds bash arrays of verl overrides (the GPU recipes
+# with the block functions below and `train "$@"`, which does the two steps that follow), then:
 #
 #   preflight "${ARGS[@]}" "$@"                          # DRY_RUN=1: compose + print, exit 0
 #   python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"   # the launch, with the same list
@@ -113,6 +114,86 @@ reward_args() {
     for option in "$@"; do
         REWARD_ARGS+=("+reward.custom_reward_function.reward_kwargs.$option")
     done
+}
+
+# ---- the override blocks every GPU recipe builds alike ---------------------------------------------
+# Each recipe sets its values, with their sources, next to its variables; these turn the variables into verl
+# overrides. A recipe writes its own ALGORITHM and ACTOR arrays (where the methods differ: KL, entropy, offload),
+# calls the functions below, then `train "$@"`.
+
+# data_args: sets DATA_ARGS from TRAIN_FILES VAL_FILES TRAIN_BATCH_SIZE MAX_PROMPT_LENGTH MAX_RESPONSE_LENGTH SEED
+# (prompts longer than MAX_PROMPT_LENGTH are dropped, not cut; SEED seeds verl's shuffle, docs/reproduce.md).
+data_args() {
+    DATA_ARGS=(
+        data.train_files="$TRAIN_FILES"
+        data.val_files="$VAL_FILES"
+        data.train_batch_size="$TRAIN_BATCH_SIZE"
+        data.max_prompt_length="$MAX_PROMPT_LENGTH"
+        data.max_response_length="$MAX_RESPONSE_LENGTH"
+        data.filter_overlong_prompts=True
+        data.seed="$SEED"
+    )
+}
+
+# model_args: sets MODEL_ARGS from MODEL_PATH (padding-free attention and gradient checkpointing on).
+model_args() {
+    MODEL_ARGS=(
+        actor_rollout_ref.model.path="$MODEL_PATH"
+        actor_rollout_ref.model.use_remove_padding=True
+        actor_rollout_ref.model.enable_gradient_checkpointing=True
+    )
+}
+
+# rollout_args: sets ROLLOUT_ARGS, vLLM rollouts from ROLLOUT_N (the GRPO group size) TEMPERATURE ROLLOUT_TP
+# GPU_MEMORY_UTILIZATION.
+rollout_args() {
+    ROLLOUT_ARGS=(
+        actor_rollout_ref.rollout.name=vllm
+        actor_rollout_ref.rollout.n="$ROLLOUT_N"
+        actor_rollout_ref.rollout.temperature="$TEMPERATURE"
+        actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
+        actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
+    )
+}
+
+# trainer_args: sets TRAINER_ARGS from TOTAL_STEPS TOTAL_EPOCHS N_GPUS_PER_NODE NNODES SAVE_FREQ TEST_FREQ
+# MAX_CKPT_TO_KEEP PROJECT_NAME EXPERIMENT_NAME (validation also before the first step: the step-0 baseline).
+trainer_args() {
+    TRAINER_ARGS=(
+        trainer.total_training_steps="$TOTAL_STEPS"
+        trainer.total_epochs="$TOTAL_EPOCHS"
+        trainer.n_gpus_per_node="$N_GPUS_PER_NODE"
+        trainer.nnodes="$NNODES"
+        trainer.save_freq="$SAVE_FREQ"
+        trainer.test_freq="$TEST_FREQ"
+        trainer.max_actor_ckpt_to_keep="$MAX_CKPT_TO_KEEP"
+        trainer.val_before_train=True
+        trainer.project_name="$PROJECT_NAME"
+        trainer.experiment_name="$EXPERIMENT_NAME"
+    )
+}
+
+# schedule_reward_args: sets REWARD_ARGS (reward_args) for REWARD in OUTPUT_FORMAT, with GG-GRPO's σ(t) options
+# SCHEDULE KAPPA MIDPOINT when REWARD has them (gg_grpo and gg_grpo_episode; the other rewards reject them).
+schedule_reward_args() {
+    if [[ "$REWARD" == gg_grpo* ]]; then
+        reward_args "$REWARD" "$OUTPUT_FORMAT" schedule="$SCHEDULE" kappa="$KAPPA" midpoint="$MIDPOINT"
+    else
+        reward_args "$REWARD" "$OUTPUT_FORMAT"
+    fi
+}
+
+# train [EXTRA_OVERRIDE ...]: a GPU recipe's launch. Adds the observability and LoRA overrides, puts ARGS in
+# verl's order (ALGORITHM DATA_ARGS MODEL_ARGS LORA_ARGS ACTOR ROLLOUT_ARGS REWARD_ARGS TRAINER_ARGS
+# OBSERVABILITY_ARGS), runs the preflight, then main_ppo with ARGS and the extra overrides (which win).
+train() {
+    TOOLZERO_RECIPE="${TOOLZERO_RECIPE:-${BASH_SOURCE[1]:-$0}}"   # the recipe that called train (preflight's name)
+    observability_args "$RUN_DIR" "$@"
+    lora_args
+    ARGS=("${ALGORITHM[@]}" "${DATA_ARGS[@]}" "${MODEL_ARGS[@]}" "${LORA_ARGS[@]}" "${ACTOR[@]}" "${ROLLOUT_ARGS[@]}"
+          "${REWARD_ARGS[@]}" "${TRAINER_ARGS[@]}" "${OBSERVABILITY_ARGS[@]}")
+    preflight "${ARGS[@]}" "$@"
+    python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"
 }
 
 # observability_args RUN_DIR [EXTRA_OVERRIDE ...]: sets OBSERVABILITY_ARGS, the overrides that make a run

@@ -63,20 +63,8 @@ ALGORITHM=(
     algorithm.use_kl_in_reward=False
     algorithm.norm_adv_by_std_in_grpo=True
 )
-DATA=(
-    data.train_files="$TRAIN_FILES"
-    data.val_files="$VAL_FILES"
-    data.train_batch_size="$TRAIN_BATCH_SIZE"
-    data.max_prompt_length="$MAX_PROMPT_LENGTH"
-    data.max_response_length="$MAX_RESPONSE_LENGTH"
-    data.filter_overlong_prompts=True
-    data.seed="$SEED"
-)
-MODEL=(
-    actor_rollout_ref.model.path="$MODEL_PATH"
-    actor_rollout_ref.model.use_remove_padding=True
-    actor_rollout_ref.model.enable_gradient_checkpointing=True
-)
+data_args
+model_args
 ACTOR=(
     actor_rollout_ref.actor.optim.lr="$LR"
     actor_rollout_ref.actor.optim.lr_scheduler_type="$LR_SCHEDULER"
@@ -92,34 +80,7 @@ ACTOR=(
     actor_rollout_ref.actor.fsdp_config.param_offload="$PARAM_OFFLOAD"
     actor_rollout_ref.actor.fsdp_config.optimizer_offload="$OPTIMIZER_OFFLOAD"
 )
-ROLLOUT=(
-    actor_rollout_ref.rollout.name=vllm
-    actor_rollout_ref.rollout.n="$ROLLOUT_N"
-    actor_rollout_ref.rollout.temperature="$TEMPERATURE"
-    actor_rollout_ref.rollout.tensor_model_parallel_size="$ROLLOUT_TP"
-    actor_rollout_ref.rollout.gpu_memory_utilization="$GPU_MEMORY_UTILIZATION"
-)
-if [[ "$REWARD" == gg_grpo ]]; then   # the schedule options exist only for GG-GRPO
-    reward_args "$REWARD" "$OUTPUT_FORMAT" schedule="$SCHEDULE" kappa="$KAPPA" midpoint="$MIDPOINT"
-else
-    reward_args "$REWARD" "$OUTPUT_FORMAT"
-fi
-TRAINER=(
-    trainer.total_training_steps="$TOTAL_STEPS"
-    trainer.total_epochs="$TOTAL_EPOCHS"
-    trainer.n_gpus_per_node="$N_GPUS_PER_NODE"
-    trainer.nnodes="$NNODES"
-    trainer.save_freq="$SAVE_FREQ"
-    trainer.test_freq="$TEST_FREQ"
-    trainer.max_actor_ckpt_to_keep="$MAX_CKPT_TO_KEEP"
-    trainer.val_before_train=True
-    trainer.project_name="$PROJECT_NAME"
-    trainer.experiment_name="$EXPERIMENT_NAME"
-)
-observability_args "$RUN_DIR" "$@"   # toolzero/* step metrics, metrics.jsonl (off: REWARD_METRICS=0, FILE_LOGGER=0)
-lora_args
-ARGS=("${ALGORITHM[@]}" "${DATA[@]}" "${MODEL[@]}" "${LORA_ARGS[@]}" "${ACTOR[@]}" "${ROLLOUT[@]}" "${REWARD_ARGS[@]}"
-      "${TRAINER[@]}" "${OBSERVABILITY_ARGS[@]}")
-
-preflight "${ARGS[@]}" "$@"
-python3 -m verl.trainer.main_ppo "${ARGS[@]}" "$@"
+rollout_args
+schedule_reward_args
+trainer_args
+train "$@"   # + observability (toolzero/* step metrics, metrics.jsonl) and LoRA overrides; preflight; launch
