@@ -256,6 +256,15 @@ def test_reward_switches_and_schedule_ablations_compose_with_valid_options(env, 
         assert "kappa" not in kwargs and "midpoint" not in kwargs
 
 
+@pytest.mark.parametrize("recipe", ["qwen7b_ggrpo", "qwen32b_ggrpo", "qwen3b_ggrpo_1gpu", "qwen1.5b_ggrpo_1gpu"])
+def test_every_ggrpo_recipe_hands_the_schedule_to_the_episode_reward_too(recipe, tmp_path):
+    # the σ(t) options are GG-GRPO's, single-turn or episode (recipes/common.sh, schedule_reward_args)
+    cfg = composed(recipe, tmp_path, KAPPA="0.3", MIDPOINT="7", REWARD="gg_grpo_episode")
+    kwargs = preflight.reward_options(cfg)
+    assert (kwargs["reward"], kwargs["kappa"], kwargs["midpoint"]) == ("gg_grpo_episode", 0.3, 7)
+    assert preflight.check_reward_options(cfg) == []
+
+
 def test_smoke_recipe_converts_the_bundled_examples_on_first_use(tmp_path):
     args_of("smoke", tmp_path)
     assert (tmp_path / "data" / "train.parquet").is_file()
