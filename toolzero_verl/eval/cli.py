@@ -143,7 +143,7 @@ def _add_episode_options(p: argparse.ArgumentParser) -> None:
     fields = EpisodeSettings.__dataclass_fields__
     g = p.add_argument_group("episode rows (toolzero-prep --agent-loop): the toolzero_agent loop's settings")
     for name in ("max_assistant_turns", "max_user_turns", "max_parallel_calls", "max_tool_response_length",
-                 "response_length", "concurrency"):
+                 "max_prompt_length", "response_length", "concurrency"):
         f = fields[name]
         g.add_argument("--" + name.replace("_", "-"), type=int, default=f.default,
                        help=f"{f.metadata.get('help', '')} (default {f.default})")
@@ -229,7 +229,8 @@ def _episode_settings(args):
     return EpisodeSettings(
         max_assistant_turns=args.max_assistant_turns, max_user_turns=args.max_user_turns,
         max_parallel_calls=args.max_parallel_calls, max_tool_response_length=args.max_tool_response_length,
-        tool_response_truncate_side=args.tool_response_truncate_side, response_length=args.response_length,
+        tool_response_truncate_side=args.tool_response_truncate_side, max_prompt_length=args.max_prompt_length,
+        response_length=args.response_length,
         executor_modules=tuple(args.executor_modules), concurrency=args.concurrency)
 
 

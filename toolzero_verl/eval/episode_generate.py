@@ -71,6 +71,8 @@ class EpisodeSettings(Options):
         2048, min=16, help="characters of one call's result (multi_turn.max_tool_response_length)")
     tool_response_truncate_side: str = option(
         "middle", choices=TRUNCATE_SIDES, help="where a long result is cut (multi_turn.tool_response_truncate_side)")
+    max_prompt_length: int = option(2048, min=1, help="tokens of the row's prompt; a longer one fails its episode "
+                                                      "(training drops such rows: data.filter_overlong_prompts)")
     response_length: int = option(4096, min=1, help="tokens of the whole episode: turns, tool results, user turns "
                                                     "(rollout.response_length)")
     executor_modules: tuple[str, ...] = option((), help="modules that register user executors, imported first "
@@ -117,12 +119,12 @@ def verl_config_values(settings: EpisodeSettings, model: str, chat_template_kwar
     loop_options["executor_modules"] = list(loop_options["executor_modules"])
     custom: dict[str, Any] = {LOOP_OPTIONS_KEY[-1]: loop_options}
     return {
-        "data": {"max_response_length": settings.response_length,
+        "data": {"max_prompt_length": settings.max_prompt_length, "max_response_length": settings.response_length,
                  "apply_chat_template_kwargs": dict(chat_template_kwargs or {})},
         "actor_rollout_ref": {
             "model": {"path": model, "trust_remote_code": trust_remote_code},
             "rollout": {
-                "response_length": settings.response_length,
+                "prompt_length": settings.max_prompt_length, "response_length": settings.response_length,
                 "multi_turn": {"enable": True, "max_assistant_turns": settings.max_assistant_turns,
                                "max_user_turns": settings.max_user_turns,
                                "max_parallel_calls": settings.max_parallel_calls,

@@ -33,6 +33,10 @@ ABORTED, COMPLETED = "aborted", "completed"  # verl's TokenOutput.stop_reason va
 ABORT_FINISH_REASON = "abort"  # vLLM's finish_reason of an aborted request
 
 
+class PromptTooLong(ValueError):
+    """The row's prompt exceeds ``max_prompt_length`` (verl's loop would cut it; training drops such rows)."""
+
+
 class ContextFull(ValueError):
     """The prompt leaves no room in the engine's context for one more token (as verl's server refuses it)."""
 
@@ -115,6 +119,13 @@ class EpisodeResult:
     error: str | None = None
 
 
+def prompt_token_ids(tokenizer: Any, row: Mapping[str, Any], chat_template_kwargs: Mapping[str, Any]) -> list[int]:
+    """The row's prompt through the chat template (``add_generation_prompt=True``), tokenised by it."""
+    ids = tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True, tokenize=True,
+                                        **dict(chat_template_kwargs))
+    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+
 def loop_kwargs(row: Mapping[str, Any]) -> dict[str, Any]:
     """The row's fields as verl's worker hands them to ``AgentLoopBase.run`` (its ``RLHFDataset`` item:
     ``raw_prompt`` is the parquet ``prompt`` column)."""
@@ -141,6 +152,12 @@ async def run_episode(config: Any, server: Any, tokenizer: Any, hf_model_type: s
     import hydra
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
+    limit = config.actor_rollout_ref.rollout.prompt_length
+    n_prompt = len(prompt_token_ids(tokenizer, row, config.data.get("apply_chat_template_kwargs") or {}))
+    if n_prompt > limit:
+        # verl's loop would cut the prompt from the left (AgentLoopBase._cap_text_prompt_length); training never
+        # sees such a row (data.filter_overlong_prompts), so an evaluation must not score a cut one
+        raise PromptTooLong(f"the prompt has {n_prompt} tokens, more than max_prompt_length={limit}")
     loop = hydra.utils.instantiate(
         _agent_loop_registry[AGENT_NAME], trainer_config=DictConfigWrap(config), server_manager=server,
         tokenizer=tokenizer, processor=None, hf_model_type=hf_model_type, dataset_cls=RLHFDataset,
