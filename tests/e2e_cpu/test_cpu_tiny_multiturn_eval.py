@@ -3,7 +3,8 @@
 ``test_cpu_tiny_multiturn_run.py``), as docs/multiturn.md "Evaluation" walks a user through it:
 
 1. ``merge``: the command the recipe prints when training ends, run verbatim;
-2. ``generate`` in the CPU tier's venv with vLLM's CPU build on the run's held-out episode rows: every episode
+2. ``generate`` in the CPU tier's venv with vLLM's CPU build on the run's held-out episode row and a few training
+   rows (the examples hold out one episode; ``episode_rows``): every episode
    runs in the training agent loop (``toolzero_agent``) on vLLM's async engine, with the run's own loop
    settings and budgets (read from the config verl ran with);
 3. ``score``: the ``episode`` category with turn-level and episode-level accuracy.
@@ -41,6 +42,7 @@ LOCK_WAIT = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
 GENERATE_TIMEOUT = 600
 # vLLM's CPU build: 1 GiB of KV cache, eager mode (no ~45 s torch.compile), float32 as the run's rollouts
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_TARGET_DEVICE": "cpu"}
+EXTRA_TRAIN_ROWS = 3  # next to the one held-out row (see ``episode_rows``)
 
 
 def _run(argv, timeout=600, env=None) -> tuple[subprocess.CompletedProcess, float]:
@@ -81,8 +83,23 @@ def config(run):
 
 
 @pytest.fixture(scope="module")
-def heldout(run) -> Path:
-    return run.run_dir / "data" / "episodes" / "test.parquet"
+def episode_rows(run, tmp_path_factory) -> Path:
+    """The run's held-out episode row (the examples hold out one, an xLAM request with simulated results) and
+    ``EXTRA_TRAIN_ROWS`` training rows, the first a ToolACE dialogue with recorded results (replay) and
+    follow-up requests: a handful of episodes on one engine at once. Keys stay unique (index 0 is the test row's)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = run.run_dir / "data" / "episodes"
+    test, train = pq.read_table(data / "test.parquet").to_pylist(), pq.read_table(data / "train.parquet").to_pylist()
+    taken = {r["extra_info"]["index"] for r in test}
+    train = [r for r in train if r["extra_info"]["index"] not in taken]
+    toolace = [r for r in train if r["data_source"] == "toolace"][:1]
+    others = [r for r in train if r["data_source"] != "toolace"][: EXTRA_TRAIN_ROWS - len(toolace)]
+    assert toolace, "the examples' episode rows hold no ToolACE dialogue"
+    path = tmp_path_factory.mktemp("episode_rows") / "eval.parquet"
+    pq.write_table(pa.Table.from_pylist(test + toolace + others), str(path))
+    return path
 
 
 @dataclass
@@ -123,7 +140,7 @@ def loop_flags(config) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def generated(merged, heldout, config, tmp_path_factory) -> Step:
+def generated(merged, episode_rows, config, tmp_path_factory) -> Step:
     tool = cpu_run.e2e_python().with_name("toolzero-eval")
     if not tool.is_file():
         pytest.fail(f"the CPU end-to-end venv has no {tool} (scripts/setup_cpu_e2e.sh)", pytrace=False)
@@ -132,7 +149,7 @@ def generated(merged, heldout, config, tmp_path_factory) -> Step:
     for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM"):
         env.pop(var, None)
     argv = ["flock", "-w", LOCK_WAIT, E2E_LOCK, "timeout", "--kill-after=30", GENERATE_TIMEOUT,
-            tool, "generate", "--data", heldout, "--model", merged.out, "--out", out,
+            tool, "generate", "--data", episode_rows, "--model", merged.out, "--out", out,
             "--dtype", "float32", "--enforce-eager", "--save-prompts", *loop_flags(config)]
     proc, seconds = _run(argv, timeout=LOCK_WAIT + GENERATE_TIMEOUT + 60, env=env)
     return Step(proc, seconds, out)
@@ -144,9 +161,9 @@ def _rows(path: Path) -> list[dict]:
     return load_rows(path)
 
 
-def test_generate_writes_one_episode_per_held_out_row_and_its_manifest(generated, heldout, merged, config):
+def test_generate_writes_one_episode_per_held_out_row_and_its_manifest(generated, episode_rows, merged, config):
     assert generated.proc.returncode == 0, _ok(generated.proc)
-    rows, lines = _rows(heldout), _lines(generated.out)
+    rows, lines = _rows(episode_rows), _lines(generated.out)
     assert rows and sorted(r["extra_info"]["index"] for r in rows) == sorted(line["index"] for line in lines)
     assert all(r["agent_name"] == "toolzero_agent" for r in rows)
     for line in lines:
@@ -180,7 +197,7 @@ def test_the_record_agrees_with_the_turns_and_the_token_stream(generated, config
         assert len(record["turns"]) <= config.actor_rollout_ref.rollout.multi_turn.max_assistant_turns
 
 
-def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated, heldout, config):
+def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated, episode_rows, config):
     from omegaconf import OmegaConf
     from transformers import AutoConfig, AutoTokenizer
     from verl.utils.dataset.rl_dataset import RLHFDataset
@@ -189,7 +206,8 @@ def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated
     assert generated.proc.returncode == 0, _ok(generated.proc)
     model_path = config.actor_rollout_ref.model.path
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    dataset = RLHFDataset(str(heldout), tokenizer, OmegaConf.merge(config.data, {"filter_overlong_prompts": False}))
+    data_config = OmegaConf.merge(config.data, {"filter_overlong_prompts": False})
+    dataset = RLHFDataset(str(episode_rows), tokenizer, data_config)
     builder = create_continuous_token_builder(
         tokenizer, hf_model_type=AutoConfig.from_pretrained(model_path).model_type,
         chat_template_kwargs=config.data.get("apply_chat_template_kwargs", {}))
@@ -202,7 +220,7 @@ def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated
         assert received[item["extra_info"]["index"]]["prompt_token_ids"] == verls, item["extra_info"]["index"]
 
 
-def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, heldout, config):
+def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, episode_rows, config):
     """Replaying the written turns through a fresh session gives the context turns the policy read (tool results
     and user requests), token span by token span; a turn that parsed as calls got a tool turn with one executed
     result or error per call (up to max_parallel_calls)."""
@@ -216,7 +234,7 @@ def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, he
     assert generated.proc.returncode == 0, _ok(generated.proc)
     tokenizer = AutoTokenizer.from_pretrained(config.actor_rollout_ref.model.path)
     _, limits, _ = loop_settings(config)
-    rows = {r["extra_info"]["index"]: r for r in _rows(heldout)}
+    rows = {r["extra_info"]["index"]: r for r in _rows(episode_rows)}
     calls_seen = 0
     for line in _lines(generated.out):
         row = rows[line["index"]]
@@ -244,21 +262,21 @@ def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, he
 
 
 @pytest.fixture(scope="module")
-def scored(generated, heldout) -> tuple[subprocess.CompletedProcess, dict]:
+def scored(generated, episode_rows) -> tuple[subprocess.CompletedProcess, dict]:
     assert generated.proc.returncode == 0, _ok(generated.proc)
     out = generated.out.with_name("episodes.metrics.json")
-    proc, _ = _run([SCRIPT, "score", "--data", heldout, "--generations", generated.out, "--json-out", out])
+    proc, _ = _run([SCRIPT, "score", "--data", episode_rows, "--generations", generated.out, "--json-out", out])
     return proc, (json.loads(out.read_text()) if proc.returncode == 0 else {})
 
 
-def test_score_reports_the_episode_category_with_turn_accuracy(scored, generated, heldout):
+def test_score_reports_the_episode_category_with_turn_accuracy(scored, generated, episode_rows):
     proc, metrics = scored
     assert proc.returncode == 0, _ok(proc)
     episode = metrics["by_category"]["episode"]
-    assert episode["rows"] == episode["answered_rows"] == len(_rows(heldout))
+    assert episode["rows"] == episode["answered_rows"] == len(_rows(episode_rows))
     assert 0.0 <= episode["accuracy"] <= episode["components"]["turn_accuracy"] <= 1.0
     assert not metrics["malformed_lines"] and not metrics["unmatched_lines"]
-    assert metrics["overall"]["answered_rows"] == metrics["overall"]["rows"] == len(_rows(heldout))
+    assert metrics["overall"]["answered_rows"] == metrics["overall"]["rows"] == len(_rows(episode_rows))
     assert metrics["manifest"]["generation"] == json.loads(mf.generation_manifest_path(generated.out).read_text())
 
 

@@ -261,10 +261,9 @@ def _generate(rows, args, out_path, prompts_info) -> None:
                          f"{len(rows) - episodes} single-turn row(s); generate them from separate files "
                          "(split on the agent_name column; docs/multiturn.md, \"Evaluation\")")
     problem_of = episode_problem if episodes else prompt_problem
-    good, bad = [], []
-    for pos, row in enumerate(rows):
-        problem = problem_of(row)
-        (good.append(row) if problem is None else bad.append((pos, problem)))
+    problems = [problem_of(row) for row in rows]
+    good = [row for row, problem in zip(rows, problems) if problem is None]
+    bad = [(pos, problem) for pos, problem in enumerate(problems) if problem is not None]
     for pos, problem in bad[:20]:
         print(f"row {pos}: not generated: {problem}", file=sys.stderr)
     if bad:
