@@ -217,7 +217,8 @@ async def run_on_vllm(engine_args: Mapping[str, Any], work: Callable[[Any, Calla
     from vllm.engine.arg_utils import AsyncEngineArgs
     from vllm.v1.engine.async_llm import AsyncLLM
 
-    engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_args))
+    # no periodic stats lines on stdout, as vLLM's offline LLM (the single-turn path) does by default
+    engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**{"disable_log_stats": True, **engine_args}))
     try:
         return await work(engine, SamplingParams, engine.model_config.max_model_len)
     finally:
