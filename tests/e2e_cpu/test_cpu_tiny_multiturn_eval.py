@@ -278,6 +278,9 @@ def test_score_reports_the_episode_category_with_turn_accuracy(scored, generated
     assert not metrics["malformed_lines"] and not metrics["unmatched_lines"]
     assert metrics["overall"]["answered_rows"] == metrics["overall"]["rows"] == len(_rows(episode_rows))
     assert metrics["manifest"]["generation"] == json.loads(mf.generation_manifest_path(generated.out).read_text())
+    records = [line["toolzero_episode"] for line in _lines(generated.out)]
+    for key, component in (("calls", "tool_calls"), ("tool_turns", "tool_turns"), ("user_turns", "user_turns")):
+        assert episode["components"][component] == pytest.approx(sum(r[key] for r in records) / len(records))
 
 
 def test_report_episode_eval_times_and_scores(run, merged, generated, scored):

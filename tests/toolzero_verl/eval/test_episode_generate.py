@@ -262,6 +262,12 @@ def test_score_reads_the_generated_episodes(dialogues, model_dir, tokenizer, eng
     assert category["accuracy"] == 0.5  # one exact episode of two
     assert 0.0 < category["components"][TURN_ACCURACY] < 1.0
     assert report["manifest"]["generation"]["agent_loop"]["name"] == "toolzero_agent"
+    # the loop's counts reach the report: the gold dialogue's executed calls, the other's one failed call
+    records = [line["toolzero_episode"] for line in read_lines(out)]
+    for key in ("calls", "errors", "tool_turns", "user_turns"):
+        expected = sum(r[key] for r in records) / len(records)
+        assert category["components"]["tool_" + key if key in ("calls", "errors") else key] == expected, key
+    assert records[1]["turns"][0] == bad_call and records[1]["errors"] == 1 and records[0]["errors"] == 0
 
     # the fully gold script alone: episode accuracy 1
     engine_for(ScriptedEngine(tokenizer, {first_prompt(tokenizer, r): gold(r) for r in dialogues}))
