@@ -349,3 +349,21 @@ def test_bad_input_is_refused_before_any_engine(toolace_episode_rows, tmp_path, 
     assert generate(data, tmp_path, out, "--max-assistant-turns", "0") == EXIT_BAD_INPUT
     assert "max_assistant_turns" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_loop_defaults_are_the_multiturn_recipes_values():
+    """``EpisodeSettings``' defaults read from the recipe a user trains episodes with (and the 7B recipe it
+    runs, for the prompt length), so an evaluation with defaults runs the loop as that training did."""
+    import re
+
+    recipes = Path(__file__).resolve().parents[3] / "recipes"
+    text = (recipes / "qwen7b_ggrpo_multiturn.sh").read_text() + (recipes / "qwen7b_ggrpo.sh").read_text()
+
+    def default(name: str) -> int:  # the multi-turn recipe's value wins: it is set (exported) first
+        return int(re.findall(r"\b%s=\$\{%s:-(\d+)\}" % (name, name), text)[0])
+
+    s = eg.EpisodeSettings()
+    assert (s.max_assistant_turns, s.max_user_turns, s.max_parallel_calls, s.max_tool_response_length,
+            s.response_length, s.max_prompt_length) == (
+        default("MAX_ASSISTANT_TURNS"), default("MAX_USER_TURNS"), default("MAX_PARALLEL_CALLS"),
+        default("TOOL_RESPONSE_LENGTH"), default("MAX_RESPONSE_LENGTH"), default("MAX_PROMPT_LENGTH"))
