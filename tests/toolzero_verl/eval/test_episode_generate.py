@@ -367,3 +367,41 @@ def test_loop_defaults_are_the_multiturn_recipes_values():
             s.response_length, s.max_prompt_length) == (
         default("MAX_ASSISTANT_TURNS"), default("MAX_USER_TURNS"), default("MAX_PARALLEL_CALLS"),
         default("TOOL_RESPONSE_LENGTH"), default("MAX_RESPONSE_LENGTH"), default("MAX_PROMPT_LENGTH"))
+
+
+@pytest.mark.verl
+def test_the_engine_adapter_does_what_verls_vllm_server_does_with_a_request():
+    """``EngineServer`` (token ids in, verl's ``TokenOutput`` out): ``max_tokens`` clamped to the context left,
+    ``logprobs`` a flag that asks the engine for the sampled token's log-prob only, an aborted request
+    reported as verl's server reports it, a full context refused."""
+    from toolzero_verl.plugin.episode_rollout import ContextFull, EngineServer
+
+    class Engine:
+        def __init__(self, outputs):
+            self.outputs, self.seen = outputs, []
+
+        async def generate(self, prompt, params, request_id):
+            self.seen.append((prompt, params, request_id))
+            for out in self.outputs:
+                yield out
+
+    step = {5: SimpleNamespace(logprob=-0.25), 9: SimpleNamespace(logprob=-3.0)}
+    done = SimpleNamespace(outputs=[SimpleNamespace(token_ids=[5, 9], logprobs=[step, step], finish_reason="stop")])
+    partial = SimpleNamespace(outputs=[SimpleNamespace(token_ids=[5], logprobs=[step], finish_reason=None)])
+    engine = Engine([partial, done])
+    server = EngineServer(engine, lambda **p: p, max_model_len=10)
+    out = asyncio.run(server.generate("ep", [1, 2, 3], {"temperature": 0.0, "max_tokens": 100, "logprobs": True}))
+    assert (out.token_ids, out.log_probs, out.stop_reason) == ([5, 9], [-0.25, -3.0], "completed")
+    prompt, params, request_id = engine.seen[0]
+    assert prompt == {"prompt_token_ids": [1, 2, 3]} and params == {"temperature": 0.0, "max_tokens": 7, "logprobs": 0}
+    out = asyncio.run(server.generate("ep", [1, 2, 3], {"max_tokens": 4}))
+    assert out.log_probs is None and engine.seen[1][1] == {"max_tokens": 4, "logprobs": None}
+    assert engine.seen[1][2] != request_id  # every engine request its own id
+
+    aborted = Engine([SimpleNamespace(outputs=[SimpleNamespace(token_ids=[5], logprobs=None, finish_reason="abort")])])
+    out = asyncio.run(EngineServer(aborted, dict, 10).generate("ep", [1], {"max_tokens": 2}))
+    assert out.stop_reason == "aborted"
+    out = asyncio.run(EngineServer(Engine([SimpleNamespace(outputs=[])]), dict, 10).generate("ep", [1], {}))
+    assert (out.token_ids, out.stop_reason) == ([], "aborted")
+    with pytest.raises(ContextFull):
+        asyncio.run(EngineServer(Engine([done]), dict, 3).generate("ep", [1, 2, 3], {"max_tokens": 2}))
