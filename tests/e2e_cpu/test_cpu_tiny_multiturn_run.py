@@ -23,17 +23,17 @@ from toolzero_verl.testing import cpu_run
 
 pytestmark = pytest.mark.e2e_cpu
 
-STEPS = 2
-KAPPA, MIDPOINT = 1.0, 2
+STEPS = cpu_run.MULTITURN_STEPS
+KAPPA, MIDPOINT = cpu_run.KAPPA, cpu_run.MIDPOINT
 # gg_grpo_episode's components (toolzero_verl/rewards/episode.py KEYS), logged as toolzero/<key>/mean
 EPISODE_KEYS = ("score", "format", "general", "strict", "ast", "turn_ast", "sigma", "step", "n_turns", "n_points",
                 "tool_calls", "tool_errors", "tool_turns", "user_turns", "truncated")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> cpu_run.CpuRun:
-    settings = {"MULTITURN": "1", "STEPS": str(STEPS), "KAPPA": str(KAPPA), "MIDPOINT": str(MIDPOINT)}
-    return cpu_run.launch_for_test(tmp_path_factory, "cpu_tiny_multiturn", settings)
+def run(multiturn_run) -> cpu_run.CpuRun:
+    """The session's multi-turn run (conftest.py), shared with test_cpu_tiny_multiturn_eval.py."""
+    return multiturn_run
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from toolzero_verl.eval.paths import InputError, input_dir, input_file, output_f
 from toolzero_verl.rewards import REWARDS, get_reward
 from toolzero_verl.rewards.scoring import DEFAULT_REWARD
 
+EXIT_GENERATION_FAILED = 1  # generate: some episodes failed in the engine; the file holds the others
 EXIT_BAD_INPUT = 2
 EXIT_MISSING_DEPENDENCY = 3
 EXIT_NO_GENERATOR = EXIT_MISSING_DEPENDENCY  # the name older callers use
@@ -130,7 +131,27 @@ def _add_generation(p: argparse.ArgumentParser, optional: bool) -> None:
                    help="no CUDA graphs or torch.compile warm-up (vLLM's CPU build: saves a ~45 s compile)")
     g.add_argument("--save-prompts", action="store_true",
                    help="also write each row's prompt text and the token ids vLLM was given into its lines "
-                        "(prompt, prompt_token_ids; ignored when scoring)")
+                        "(prompt, prompt_token_ids; episodes also response_token_ids and response_mask: the "
+                        "episode's final token stream; ignored when scoring)")
+    _add_episode_options(p)
+
+
+def _add_episode_options(p: argparse.ArgumentParser) -> None:
+    """The agent loop's settings for episode rows; defaults: recipes/qwen7b_ggrpo_multiturn.sh's values."""
+    from .episode_generate import EpisodeSettings
+
+    fields = EpisodeSettings.__dataclass_fields__
+    g = p.add_argument_group("episode rows (toolzero-prep --agent-loop): the toolzero_agent loop's settings")
+    for name in ("max_assistant_turns", "max_user_turns", "max_parallel_calls", "max_tool_response_length",
+                 "max_prompt_length", "response_length", "concurrency"):
+        f = fields[name]
+        g.add_argument("--" + name.replace("_", "-"), type=int, default=f.default,
+                       help=f"{f.metadata.get('help', '')} (default {f.default})")
+    f = fields["tool_response_truncate_side"]
+    g.add_argument("--tool-response-truncate-side", default=f.default, help=f"{f.metadata.get('help', '')} "
+                   f"(default {f.default})")
+    g.add_argument("--executor-module", action="append", default=[], metavar="MODULE", dest="executor_modules",
+                   help="module registering a user executor that rows name (repeatable; docs/multiturn.md)")
 
 
 def _add_bfcl_dir(p: argparse.ArgumentParser) -> None:
@@ -198,7 +219,19 @@ def _settings(args):
                             enforce_eager=args.enforce_eager)
     sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                                 max_tokens=args.max_tokens, n=args.n, seed=args.seed)
+    _episode_settings(args)  # checked with the others, before any work
     return engine, sampling
+
+
+def _episode_settings(args):
+    from .episode_generate import EpisodeSettings
+
+    return EpisodeSettings(
+        max_assistant_turns=args.max_assistant_turns, max_user_turns=args.max_user_turns,
+        max_parallel_calls=args.max_parallel_calls, max_tool_response_length=args.max_tool_response_length,
+        tool_response_truncate_side=args.tool_response_truncate_side, max_prompt_length=args.max_prompt_length,
+        response_length=args.response_length,
+        executor_modules=tuple(args.executor_modules), concurrency=args.concurrency)
 
 
 def _template_options(args) -> tuple[dict[str, Any], str | None]:
@@ -213,23 +246,37 @@ def _template_options(args) -> tuple[dict[str, Any], str | None]:
 
 
 def _generate(rows, args, out_path, prompts_info) -> None:
-    from toolzero_verl.core.episode import is_episode
+    from .episode_generate import episode_problem, generate_episodes, is_episode_row
+    from .generate import generate, prompt_problem
 
-    from .generate import generate, usable_rows
-
-    if any(is_episode((r.get("reward_model") or {}).get("ground_truth")) for r in rows):
-        # one vLLM generate per prompt answers one turn; an episode needs the tool and user turns in between
-        raise InputError("--generate answers single turns; episode rows (toolzero-prep --agent-loop) need the "
-                         "agent loop's turns: write {\"index\": …, \"turns\": [...]} lines (docs/multiturn.md)")
     engine, sampling = _settings(args)
     template_kwargs, template = _template_options(args)
-    good, bad = usable_rows(rows)
+    data = (prompts_info or {}).get("data", {}).get("path", "the data")
+    if not rows:
+        raise InputError(f"{data} has no rows to generate for")
+    episodes = sum(map(is_episode_row, rows))
+    if 0 < episodes < len(rows):
+        # one engine serves one kind: vLLM's offline LLM answers single turns, the agent loop runs episodes
+        raise InputError(f"{data} mixes {episodes} episode row(s) (toolzero-prep --agent-loop) with "
+                         f"{len(rows) - episodes} single-turn row(s); generate them from separate files "
+                         "(split on the agent_name column; docs/multiturn.md, \"Evaluation\")")
+    problem_of = episode_problem if episodes else prompt_problem
+    problems = [problem_of(row) for row in rows]
+    good = [row for row, problem in zip(rows, problems) if problem is None]
+    bad = [(pos, problem) for pos, problem in enumerate(problems) if problem is not None]
     for pos, problem in bad[:20]:
         print(f"row {pos}: not generated: {problem}", file=sys.stderr)
     if bad:
-        print(f"{len(bad)} row(s) without a usable prompt were not generated", file=sys.stderr)
-    n = generate(good, engine, sampling, out_path, prompts_info, template_kwargs, template,
-                 save_prompts=args.save_prompts)
+        print(f"{len(bad)} row(s) without a usable prompt{' or episode' if episodes else ''} were not generated",
+              file=sys.stderr)
+    if not good:
+        raise InputError(f"no row of {data} can be generated for ({len(bad)} unusable; see above)")
+    if episodes:
+        n = generate_episodes(good, engine, sampling, _episode_settings(args), out_path, prompts_info,
+                              template_kwargs, template, save_prompts=args.save_prompts)
+    else:
+        n = generate(good, engine, sampling, out_path, prompts_info, template_kwargs, template,
+                     save_prompts=args.save_prompts)
     print(f"wrote {n} generation(s) to {out_path}", file=sys.stderr)
 
 
@@ -389,6 +436,7 @@ def _commands() -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .curves import PlotsUnavailable
+    from .episode_generate import EpisodesFailed
     from .generate import GenerationUnavailable
     from .merge import VerlUnavailable
     from .official import BfclUnavailable
@@ -400,6 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GenerationUnavailable, BfclUnavailable, VerlUnavailable, PlotsUnavailable) as exc:  # an optional dependency
         print(f"toolzero-eval {args.command}: {exc}", file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY
+    except EpisodesFailed as exc:
+        print(f"toolzero-eval {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_GENERATION_FAILED
     except (InputError, ConfigError, ValueError, OSError) as exc:
         # ValueError covers BfclDataError and a bad file's decoding errors; OSError a vanished path.
         message = " ".join(str(exc).split()) or type(exc).__name__

@@ -5,9 +5,11 @@ that lists the policy's assistant turns in order, as the agent loop records them
 
     {"index": 3, "turns": ["<tool_call>…</tool_call>", "It is 21 degrees.", "Sunny."]}
 
-(a ``toolzero_episode`` object with a ``turns`` list, the loop's own record, works too; a plain
-``response`` counts as a one-turn episode). The turns are aligned with the episode's gold points by
-:func:`toolzero_verl.core.episode.align`, the function the episode reward uses, so:
+(a ``toolzero_episode`` object with a ``turns`` list, the loop's own record, works too, and its counts of
+calls, errors, tool and user turns become the reward's ``tool_calls``, ``tool_errors``, ``tool_turns`` and
+``user_turns``, −1 without them; a plain ``response`` counts as a one-turn episode). The turns are aligned
+with the episode's gold points by :func:`toolzero_verl.core.episode.align`, the function the episode reward
+uses, so:
 
 - **episode-level accuracy** (the row's ``correct``): every gold point (each step's calls, each request's
   final answer) met exactly, with no wrong turn in between: ``gg_grpo_episode``'s ``ast`` at σ = 1;
@@ -62,6 +64,31 @@ def turn_accuracy(episode: Episode, turns: Sequence[str], output_format: str,
     return len(met) / len(episode.points) if episode.points else 0.0
 
 
-def episode_extra_info(extra: Mapping[str, Any], turns: Sequence[str]) -> dict[str, Any]:
-    """The reward's ``extra_info`` for an evaluated episode: validation (σ = 1) and the turns as the loop's record."""
-    return {**extra, "split": "test", RECORD_KEY: {"turns": list(turns)}}
+RECORD_COUNTS = ("calls", "errors", "tool_turns", "user_turns")  # the loop's counts the episode reward reports
+STOPS = ("answered", "turn_limit", "response_length")  # toolzero_verl/tools/session.py's stop reasons
+MAX_COUNT = 1_000_000
+
+
+def record_counts(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The agent loop's counts and stop reason in a generations line's ``toolzero_episode`` record (what
+    ``toolzero-eval generate`` writes), each kept only when well-formed (a whole number in [0, 10⁶], a known
+    stop reason): the file is input, and the reward reports these numbers. None without a record.
+
+    >>> record_counts({"toolzero_episode": {"calls": 2, "errors": float("inf"), "tool_turns": True, "stop": "x"}})
+    {'calls': 2}
+    """
+    record = obj.get(RECORD_KEY)
+    if not isinstance(record, Mapping):
+        return None
+    out: dict[str, Any] = {k: record[k] for k in RECORD_COUNTS if type(record.get(k)) is int
+                           and 0 <= record[k] <= MAX_COUNT}
+    if record.get("stop") in STOPS:
+        out["stop"] = record["stop"]
+    return out
+
+
+def episode_extra_info(extra: Mapping[str, Any], turns: Sequence[str],
+                       counts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The reward's ``extra_info`` for an evaluated episode: validation (σ = 1) and the turns as the loop's
+    record, with the loop's counts when the line had them (:func:`record_counts`)."""
+    return {**extra, "split": "test", RECORD_KEY: {**(counts or {}), "turns": list(turns)}}

@@ -33,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Mapping, Sequence
 
-from toolzero_verl.eval.episodes import turns_of
+from toolzero_verl.eval.episodes import record_counts, turns_of
 from toolzero_verl.eval.jsonl import BadLine, json_lines
 
 __all__ = ["BadLine", "Generation", "Generations", "Joined", "join", "parse_lines", "read_generations", "row_keys"]
@@ -53,6 +53,7 @@ class Generation:
     response: str
     line: int  # 1-based line number in the file
     turns: tuple[str, ...] | None = None  # an episode's assistant turns (toolzero_verl/eval/episodes.py)
+    counts: Mapping[str, Any] | None = None  # the agent loop's counts of an episode (episodes.record_counts)
 
 
 @dataclass
@@ -119,7 +120,7 @@ def parse_lines(lines: IO[str] | Iterable[str]) -> Generations:
             continue
         turns = turns_of(obj)
         if turns is not None:  # an episode: the policy's turns, its last one as the response
-            out.items.append(Generation(key, turns[-1] if turns else "", rec.line, tuple(turns)))
+            out.items.append(Generation(key, turns[-1] if turns else "", rec.line, tuple(turns), record_counts(obj)))
             continue
         responses = _responses(obj)
         if responses is None:

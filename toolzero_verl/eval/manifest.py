@@ -55,6 +55,7 @@ SETTINGS = (
     "generation.sampling",
     "generation.chat_template_sha256",
     "generation.chat_template_kwargs",
+    "generation.agent_loop",  # episode rows: the loop's turn, call and length limits
     "generation.engine.dtype",
     "generation.engine.max_model_len",
     "generation.versions.vllm",

@@ -299,11 +299,11 @@ def _problem(exc: BaseException) -> str:
 
 
 def score_episode(ctx: RowContext, turns: Sequence[str], options: ScoreOptions,
-                  line: int | None = None) -> ResponseScore:
+                  line: int | None = None, counts: Mapping[str, Any] | None = None) -> ResponseScore:
     """Score one episode's turns (toolzero_verl/eval/episodes.py): correct = every gold point met exactly."""
     kwargs = dict(options.reward_kwargs) if options.reward == episodes.REWARD else {}  # single-turn options don't apply
     components = compute_score(ctx.data_source, turns[-1] if turns else "", ctx.gt_raw,
-                               episodes.episode_extra_info(ctx.extra, turns), reward=episodes.REWARD,
+                               episodes.episode_extra_info(ctx.extra, turns, counts), reward=episodes.REWARD,
                                output_format=ctx.output_format, **kwargs)
     components[episodes.TURN_ACCURACY] = episodes.turn_accuracy(ctx.gt, turns, ctx.output_format, options.limits)
     correct = components.get("ast") == 1.0
@@ -313,10 +313,11 @@ def score_episode(ctx: RowContext, turns: Sequence[str], options: ScoreOptions,
 
 
 def score_response(ctx: RowContext, response: str, options: ScoreOptions, line: int | None = None,
-                   turns: Sequence[str] | None = None) -> ResponseScore:
-    """Score one response (an episode's ``turns`` for episode rows); never raises on model text."""
+                   turns: Sequence[str] | None = None, counts: Mapping[str, Any] | None = None) -> ResponseScore:
+    """Score one response (an episode's ``turns`` and the loop's ``counts`` for episode rows); never raises on
+    model text."""
     if ctx.category == episodes.CATEGORY:
-        return score_episode(ctx, list(turns) if turns is not None else [response], options, line)
+        return score_episode(ctx, list(turns) if turns is not None else [response], options, line, counts)
     fmt = get_format(ctx.output_format)
     response = response if isinstance(response, str) else ""
     parsed = fmt.parse(response, ctx.gt.known_names, options.limits)
@@ -366,7 +367,7 @@ def score_rows(rows: Sequence[Mapping[str, Any]], gens: Generations, options: Sc
                 missing += 1
                 scores.append(ResponseScore(ctx, False, True, errors.NO_GENERATION, None, "no_generation", {}, None))
                 continue
-            scores.extend(score_response(ctx, g.response, options, g.line, g.turns) for g in gen_list)
+            scores.extend(score_response(ctx, g.response, options, g.line, g.turns, g.counts) for g in gen_list)
         except ConfigError:
             raise
         except BAD_ROW_ERRORS as exc:

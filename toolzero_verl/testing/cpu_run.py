@@ -23,6 +23,7 @@ RECIPE = REPO / "recipes" / "cpu_tiny.sh"
 # one checkpoint (global_step_3) at the end.
 STEPS = 3
 KAPPA, MIDPOINT = 1.0, 2
+MULTITURN_STEPS = 2  # MULTITURN=1 runs (tests/e2e_cpu: the multi-turn run and its evaluation)
 E2E_TIMEOUT = int(os.environ.get("E2E_TIMEOUT", "900"))  # the recipe's own limit for main_ppo alone
 E2E_LOCK_WAIT = int(os.environ.get("E2E_LOCK_WAIT", "1800"))  # how long a run may wait for another's lock
 # Settings of the caller's shell that would change what the recipe runs; a test passes its own.

@@ -8,7 +8,7 @@ import json
 from toolzero_verl.core.episode import gold_turn, load_episode
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.eval import episodes
-from toolzero_verl.eval.cli import EXIT_BAD_INPUT, main
+from toolzero_verl.eval.cli import EXIT_MISSING_DEPENDENCY, main
 from toolzero_verl.eval.generations import parse_lines
 from toolzero_verl.eval.score import ScoreOptions, score_rows
 
@@ -102,7 +102,7 @@ def test_hostile_turns_score_without_raising(toolace_episode_rows):
     assert all(s.components["n_turns"] == episodes.MAX_TURNS for s in report.scores)
 
 
-def test_cli_scores_episode_rows_and_refuses_to_generate_them(toolace_episode_rows, tmp_path, capsys):
+def test_cli_scores_episode_rows_and_generates_them_only_with_verl_and_vllm(toolace_episode_rows, tmp_path, capsys):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -116,4 +116,21 @@ def test_cli_scores_episode_rows_and_refuses_to_generate_them(toolace_episode_ro
     assert metrics["by_category"]["episode"]["components"][episodes.TURN_ACCURACY] == 1.0
     code = main(["score", "--data", str(data), "--generations", str(tmp_path / "new.jsonl"), "--generate",
                  "--model", str(tmp_path)])
-    assert code == EXIT_BAD_INPUT and "episode rows" in capsys.readouterr().err
+    # episode rows run in the training agent loop on vLLM's async engine (test_episode_generate.py); neither
+    # vLLM nor (in the fast tier) verl is installed here: exit 3 saying what is needed and what else to do
+    err = capsys.readouterr().err
+    assert code == EXIT_MISSING_DEPENDENCY and "needs both verl and vLLM" in err and "EpisodeSession" in err
+
+
+def test_the_loops_counts_in_a_line_become_the_rewards_and_hostile_ones_are_dropped(toolace_episode_rows):
+    rows = toolace(toolace_episode_rows(FMT))[:2]
+    good = {"calls": 2, "errors": 1, "tool_turns": 3, "user_turns": 1, "stop": "turn_limit"}
+    hostile = {"calls": float("inf"), "errors": -1, "tool_turns": True, "user_turns": "2", "stop": "rm -rf"}
+    text = [json.dumps({"index": r["extra_info"]["index"], "turns": gold_turns(r), "toolzero_episode": rec})
+            for r, rec in zip(rows, (good, hostile))]
+    report = score_rows(rows, parse_lines(text))
+    first, second = (s.components for s in sorted(report.scores, key=lambda s: s.row.pos))
+    assert (first["tool_calls"], first["tool_errors"], first["tool_turns"], first["user_turns"]) == (2, 1, 3, 1)
+    assert first["truncated"] == 1.0  # the loop stopped at its turn limit
+    assert all(second[k] == -1.0 for k in ("tool_calls", "tool_errors", "tool_turns", "user_turns"))
+    assert second["truncated"] == 0.0 and second["ast"] == 1.0
