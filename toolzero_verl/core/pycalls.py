@@ -618,7 +618,11 @@ def _string_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _needs_mask(name: str) -> bool:
-    return not _IDENT.match(name) or any(keyword.iskeyword(part) for part in name.split("."))
+    """``name`` is not a dotted Python name (a part is not an identifier, or is a keyword)."""
+    if _IDENT.match(name) is None:
+        return True
+    # called for every name and key the masked scan reads: no generator, and no split without a dot
+    return name in _KEYWORDS if "." not in name else not _KEYWORDS.isdisjoint(name.split("."))
 
 
 # A run of name characters (greedy, so linear on hostile text); the caller checks what follows.

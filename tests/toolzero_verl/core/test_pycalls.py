@@ -321,3 +321,20 @@ def test_regex_masking_equals_the_character_scan_where_it_answers(text, known):
     if masking[2]:  # "unreadable": the text as written must be no call list
         with pytest.raises(CallSyntaxError):
             _parse_masked(body, {}, 32)
+
+
+_NAME_PARTS = st.one_of(st.sampled_from(["a", "b1", "_x", "1a", "", " ", "None", "class", "class_", "é"]),
+                        st.text(alphabet="ab1_ -.", max_size=4))
+
+
+@settings(max_examples=examples(3000), deadline=None)
+@given(st.lists(_NAME_PARTS, max_size=4).map(".".join))
+def test_a_name_needs_masking_unless_every_dotted_part_is_an_ascii_identifier_and_no_keyword(name):
+    import keyword
+    import re
+
+    from toolzero_verl.core.pycalls import _needs_mask
+
+    python = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) and not keyword.iskeyword(part)
+                 for part in name.split("."))
+    assert _needs_mask(name) is (not python)
