@@ -44,7 +44,6 @@ from toolzero_verl.core.episode import Episode, Segment, Step
 from . import reasons as R
 from .sample import Message, Rejected, Sample
 
-AGENT_NAME = "toolzero_agent"  # the agent loop toolzero_verl.plugin registers (the rows' agent_name)
 SINGLE_TURN_AGENT = "single_turn_agent"  # verl's default loop (what a single-turn row runs)
 EXECUTOR_CHOICES = ("auto", "replay", "simulate")  # auto: replay when the episode recorded a result
 TRAILING_RESULTS = "trailing_results"  # Sample.extra key: a tool turn after the dialogue's last call

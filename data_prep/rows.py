@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from toolzero_verl.core.episode import episode_dict
+from toolzero_verl.core.episode import AGENT_NAME, episode_dict
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.core.ground_truth import derive_possible_answers
 from toolzero_verl.core.prompt import system_prompt
 
-from .episodes import AGENT_NAME, episode_context, episode_from_sample
+from .episodes import episode_context, episode_from_sample
 from .sample import Message, Sample
 
 ABILITY = "tool_call"

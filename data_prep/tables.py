@@ -10,9 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from toolzero_verl.core.episode import AGENT_NAME
 from toolzero_verl.core.parquet import MESSAGE, row_schema
 
-from .episodes import AGENT_NAME
 from .rows import ABILITY, EXTRA_FIELDS, row_parts
 
 EXTRA_INFO = pa.struct([(k, getattr(pa, t)()) for k, t, _ in EXTRA_FIELDS])

@@ -49,6 +49,9 @@ FINAL = -1  # the step index of a segment's final-answer point
 # extra_info key under which the agent loop hands the episode's record (its turns' texts and counts) to
 # the reward (verl copies AgentLoopOutput.extra_fields into the reward's extra_info)
 RECORD_KEY = "toolzero_episode"
+# The agent loop episode rows name in their agent_name column (toolzero-prep --agent-loop writes it,
+# toolzero_verl/plugin/agent_loop.py registers the loop under it in verl, toolzero-eval runs it).
+AGENT_NAME = "toolzero_agent"
 # What a gold trajectory says at a final answer whose reference text the corpus did not record
 UNRECORDED_ANSWER = "Done."
 

@@ -45,7 +45,7 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutp
 from verl.utils.profiler import simple_timer
 
 from toolzero_verl.core.clock import select
-from toolzero_verl.core.episode import RECORD_KEY, load_episode
+from toolzero_verl.core.episode import AGENT_NAME, RECORD_KEY, load_episode
 from toolzero_verl.plugin.config_nodes import plain_config
 from toolzero_verl.tools.session import (
     RESPONSE_LENGTH,
@@ -58,7 +58,6 @@ from toolzero_verl.tools.session import (
 
 logger = logging.getLogger(__name__)
 
-AGENT_NAME = "toolzero_agent"  # the rows' agent_name (data_prep.episodes.AGENT_NAME)
 OPTIONS_KEY = "actor_rollout_ref.rollout.custom.toolzero"
 DEFAULT_FORMAT = "answer"  # the reward's default output format (toolzero_verl/rewards/scoring.py)
 

@@ -26,8 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 from verl.experimental.agent_loop.agent_loop import DictConfigWrap, ToolListWrap, _agent_loop_registry
 from verl.workers.rollout.replica import TokenOutput
 
-from toolzero_verl.core.episode import RECORD_KEY
-from toolzero_verl.plugin.agent_loop import AGENT_NAME
+from toolzero_verl.core.episode import AGENT_NAME, RECORD_KEY
 
 ABORTED, COMPLETED = "aborted", "completed"  # verl's TokenOutput.stop_reason values
 ABORT_FINISH_REASON = "abort"  # vLLM's finish_reason of an aborted request
