@@ -20,7 +20,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,38 +27,29 @@ import pytest
 
 from toolzero_verl.eval import manifest as mf
 from toolzero_verl.testing import cpu_run
+from toolzero_verl.testing.cpu_run import (
+    E2E_LOCK,
+    E2E_LOCK_WAIT,
+    GENERATE_TIMEOUT,
+    VLLM_ENV,
+    e2e_bin,
+    failure_report,
+    read_jsonl,
+    run_command,
+)
 
 pytestmark = pytest.mark.e2e_cpu
 
 STEPS = cpu_run.STEPS  # the session's run (conftest.py) saves one checkpoint, global_step_3
 SCRIPT = Path(sys.executable).with_name("toolzero-eval")  # the main venv's
-E2E_LOCK = os.environ.get("E2E_LOCK", "/tmp/toolzero-e2e.lock")
-LOCK_WAIT = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
-GENERATE_TIMEOUT = 600
 MAX_TOKENS = 128  # the recipe's response length (recipes/cpu_tiny.sh)
 BFCL_PER_CATEGORY = 2  # first entries of each BFCL v3 file
-# vLLM's CPU build: KV cache in GiB (its default, 4, is more than the tier needs); eager mode skips the
-# ~45 s torch.compile warm-up; float32 is the rollout dtype of recipes/cpu_tiny.sh.
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_TARGET_DEVICE": "cpu"}
+# eager mode skips vLLM's ~45 s torch.compile warm-up; float32 is the rollout dtype of recipes/cpu_tiny.sh
 GENERATE_OPTIONS = ["--max-tokens", str(MAX_TOKENS), "--dtype", "float32", "--enforce-eager", "--save-prompts"]
 
 
-def _e2e_bin(name: str) -> Path:
-    return cpu_run.e2e_python().with_name(name)
 
 
-def _run(argv, timeout=600, env=None) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.monotonic()
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, env=env)
-    return proc, time.monotonic() - start
-
-
-def _ok(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +77,13 @@ def merged(run, checkpoint) -> Merged:
     assert hints and hints[-1] + 1 < len(lines), f"the recipe printed no merge command:\n{run.tail(15)}"
     command = shlex.split(lines[hints[-1] + 1])
     assert command[:2] == ["toolzero-eval", "merge"], command
-    proc, seconds = _run([SCRIPT, *command[1:]])
+    proc, seconds = run_command([SCRIPT, *command[1:]])
     out = Path(command[command.index("--out") + 1])
     return Merged(command, proc, seconds, out)
 
 
 def test_the_printed_merge_command_merges_the_last_checkpoint(merged, checkpoint):
-    assert merged.proc.returncode == 0, _ok(merged.proc)
+    assert merged.proc.returncode == 0, failure_report(merged.proc)
     assert merged.command[merged.command.index("--checkpoint") + 1] == str(checkpoint)
     assert f"merged {checkpoint / 'actor'} (step {STEPS})" in merged.proc.stdout
     record = json.loads((merged.out / mf.MERGE_INFO_FILE).read_text())
@@ -106,7 +96,7 @@ def test_merged_model_loads_with_the_actors_final_weights(run, checkpoint, merge
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    assert merged.proc.returncode == 0, _ok(merged.proc)
+    assert merged.proc.returncode == 0, failure_report(merged.proc)
     tiny = run.run_dir / "model"  # the model training started from (actor_rollout_ref.model.path)
     model = AutoModelForCausalLM.from_pretrained(merged.out)
     config, start = model.config, AutoConfig.from_pretrained(tiny)
@@ -159,25 +149,25 @@ class Generated:
 
 
 def _generate(data: Path, model: Path, out: Path) -> Generated:
-    vllm = _e2e_bin("toolzero-eval")
+    vllm = e2e_bin("toolzero-eval")
     if not vllm.is_file():
         pytest.fail(f"the CPU end-to-end venv has no {vllm} (scripts/setup_cpu_e2e.sh)", pytrace=False)
     env = {**os.environ, **VLLM_ENV}
     for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM"):
         env.pop(var, None)
-    argv = ["flock", "-w", LOCK_WAIT, E2E_LOCK, "timeout", "--kill-after=30", GENERATE_TIMEOUT,
+    argv = ["flock", "-w", E2E_LOCK_WAIT, E2E_LOCK, "timeout", "--kill-after=30", GENERATE_TIMEOUT,
             vllm, "generate", "--data", data, "--model", model, "--out", out, *GENERATE_OPTIONS]
-    proc, seconds = _run(argv, timeout=LOCK_WAIT + GENERATE_TIMEOUT + 60, env=env)
+    proc, seconds = run_command(argv, timeout=E2E_LOCK_WAIT + GENERATE_TIMEOUT + 60, env=env)
     return Generated(data, out, proc, seconds)
 
 
 @pytest.fixture(scope="module")
 def generated(run, merged, bfcl_dir, tmp_path_factory) -> dict[str, Generated]:
-    assert merged.proc.returncode == 0, _ok(merged.proc)
+    assert merged.proc.returncode == 0, failure_report(merged.proc)
     work = tmp_path_factory.mktemp("generate")
-    prompts, _ = _run([SCRIPT, "bfcl-prompts", "--bfcl-dir", bfcl_dir, "--output-format", "answer",
+    prompts, _ = run_command([SCRIPT, "bfcl-prompts", "--bfcl-dir", bfcl_dir, "--output-format", "answer",
                        "--out", work / "bfcl.parquet"])
-    assert prompts.returncode == 0, _ok(prompts)
+    assert prompts.returncode == 0, failure_report(prompts)
     return {
         "heldout": _generate(run.run_dir / "data" / "test.parquet", merged.out, work / "heldout.jsonl"),
         "bfcl": _generate(work / "bfcl.parquet", merged.out, work / "bfcl.jsonl"),
@@ -200,8 +190,8 @@ def _key(row: dict) -> tuple[str, object]:
 @pytest.mark.parametrize("which", ["heldout", "bfcl"])
 def test_generate_writes_one_generation_per_row_and_its_manifest(which, generated, merged, run):
     gen = generated[which]
-    assert gen.proc.returncode == 0, _ok(gen.proc)
-    rows, lines = _rows(gen.data), _lines(gen.out)
+    assert gen.proc.returncode == 0, failure_report(gen.proc)
+    rows, lines = _rows(gen.data), read_jsonl(gen.out)
     assert rows and sorted(_key(r) for r in rows) == sorted(
         next((k, line[k]) for k in ("index", "id") if k in line) for line in lines)
     assert all(isinstance(line["response"], str) for line in lines)
@@ -230,7 +220,7 @@ def test_vllm_got_the_prompt_tokens_verls_rollout_builds_for_the_row(which, gene
     from verl.utils.tokenizer.continuous_token_wiring import create_continuous_token_builder
 
     gen = generated[which]
-    assert gen.proc.returncode == 0, _ok(gen.proc)
+    assert gen.proc.returncode == 0, failure_report(gen.proc)
     config = OmegaConf.load(run.run_dir / "hydra" / ".hydra" / "config.yaml")
     model_path = config.actor_rollout_ref.model.path
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -239,7 +229,7 @@ def test_vllm_got_the_prompt_tokens_verls_rollout_builds_for_the_row(which, gene
     builder = create_continuous_token_builder(
         tokenizer, hf_model_type=AutoConfig.from_pretrained(model_path).model_type,
         chat_template_kwargs=config.data.get("apply_chat_template_kwargs", {}))
-    received = {next((k, line[k]) for k in ("index", "id") if k in line): line for line in _lines(gen.out)}
+    received = {next((k, line[k]) for k in ("index", "id") if k in line): line for line in read_jsonl(gen.out)}
     assert len(dataset) == len(received)
     for i in range(len(dataset)):
         item = dataset[i]
@@ -254,10 +244,11 @@ def test_vllm_got_the_prompt_tokens_verls_rollout_builds_for_the_row(which, gene
 def scored(generated, bfcl_dir) -> dict[str, tuple[subprocess.CompletedProcess, dict]]:
     heldout, bfcl = generated["heldout"], generated["bfcl"]
     out = {}
-    proc, _ = _run([SCRIPT, "score", "--data", heldout.data, "--generations", heldout.out])
+    proc, _ = run_command([SCRIPT, "score", "--data", heldout.data, "--generations", heldout.out])
     out["score"] = proc, (json.loads(heldout.out.with_name("heldout.metrics.json").read_text())
                           if proc.returncode == 0 else {})
-    proc, _ = _run([SCRIPT, "bfcl", "--bfcl-dir", bfcl_dir, "--output-format", "answer", "--generations", bfcl.out])
+    proc, _ = run_command([SCRIPT, "bfcl", "--bfcl-dir", bfcl_dir, "--output-format", "answer",
+                           "--generations", bfcl.out])
     out["bfcl"] = proc, json.loads(bfcl.out.with_name("bfcl.bfcl.json").read_text()) if proc.returncode == 0 else {}
     return out
 
@@ -265,7 +256,7 @@ def scored(generated, bfcl_dir) -> dict[str, tuple[subprocess.CompletedProcess, 
 def test_score_and_bfcl_score_every_generated_row_with_the_generation_manifest(scored, generated):
     for kind in ("score", "bfcl"):
         proc, metrics = scored[kind]
-        assert proc.returncode == 0, _ok(proc)
+        assert proc.returncode == 0, failure_report(proc)
         gen = generated["heldout" if kind == "score" else "bfcl"]
         manifest = metrics["manifest"]
         assert manifest["kind"] == kind

@@ -24,7 +24,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,31 +31,24 @@ import pytest
 
 from toolzero_verl.eval import manifest as mf
 from toolzero_verl.testing import cpu_run
+from toolzero_verl.testing.cpu_run import (
+    E2E_LOCK,
+    E2E_LOCK_WAIT,
+    GENERATE_TIMEOUT,
+    VLLM_ENV,
+    failure_report,
+    read_jsonl,
+    run_command,
+)
 
 pytestmark = pytest.mark.e2e_cpu
 
 STEPS = cpu_run.MULTITURN_STEPS  # the run saves one checkpoint, global_step_2
 SCRIPT = Path(sys.executable).with_name("toolzero-eval")  # the main venv's (verl, no vLLM)
-E2E_LOCK = os.environ.get("E2E_LOCK", "/tmp/toolzero-e2e.lock")
-LOCK_WAIT = int(os.environ.get("E2E_LOCK_WAIT", "1800"))
-GENERATE_TIMEOUT = 600
-# vLLM's CPU build: 1 GiB of KV cache, eager mode (no ~45 s torch.compile), float32 as the run's rollouts
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_TARGET_DEVICE": "cpu"}
 EXTRA_TRAIN_ROWS = 3  # next to the one held-out row (see ``episode_rows``)
 
 
-def _run(argv, timeout=600, env=None) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.monotonic()
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, env=env)
-    return proc, time.monotonic() - start
 
-
-def _ok(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _spans(mask: list[int]) -> list[tuple[int, int, int]]:
@@ -120,8 +112,8 @@ def merged(run) -> Step:
     assert hints and hints[-1] + 1 < len(lines), f"the recipe printed no merge command:\n{run.tail(15)}"
     command = shlex.split(lines[hints[-1] + 1])
     assert command[:2] == ["toolzero-eval", "merge"] and command[command.index("--checkpoint") + 1] == str(step_dir)
-    proc, seconds = _run([SCRIPT, *command[1:]])
-    assert proc.returncode == 0, _ok(proc)
+    proc, seconds = run_command([SCRIPT, *command[1:]])
+    assert proc.returncode == 0, failure_report(proc)
     return Step(proc, seconds, Path(command[command.index("--out") + 1]))
 
 
@@ -148,10 +140,10 @@ def generated(merged, episode_rows, config, tmp_path_factory) -> Step:
     env = {**os.environ, **VLLM_ENV}
     for var in ("VIRTUAL_ENV", "PYTHONHOME", "VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM"):
         env.pop(var, None)
-    argv = ["flock", "-w", LOCK_WAIT, E2E_LOCK, "timeout", "--kill-after=30", GENERATE_TIMEOUT,
+    argv = ["flock", "-w", E2E_LOCK_WAIT, E2E_LOCK, "timeout", "--kill-after=30", GENERATE_TIMEOUT,
             tool, "generate", "--data", episode_rows, "--model", merged.out, "--out", out,
             "--dtype", "float32", "--enforce-eager", "--save-prompts", *loop_flags(config)]
-    proc, seconds = _run(argv, timeout=LOCK_WAIT + GENERATE_TIMEOUT + 60, env=env)
+    proc, seconds = run_command(argv, timeout=E2E_LOCK_WAIT + GENERATE_TIMEOUT + 60, env=env)
     return Step(proc, seconds, out)
 
 
@@ -162,8 +154,8 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_generate_writes_one_episode_per_held_out_row_and_its_manifest(generated, episode_rows, merged, config):
-    assert generated.proc.returncode == 0, _ok(generated.proc)
-    rows, lines = _rows(episode_rows), _lines(generated.out)
+    assert generated.proc.returncode == 0, failure_report(generated.proc)
+    rows, lines = _rows(episode_rows), read_jsonl(generated.out)
     assert rows and sorted(r["extra_info"]["index"] for r in rows) == sorted(line["index"] for line in lines)
     assert all(r["agent_name"] == "toolzero_agent" for r in rows)
     for line in lines:
@@ -184,9 +176,9 @@ def test_generate_writes_one_episode_per_held_out_row_and_its_manifest(generated
 
 
 def test_the_record_agrees_with_the_turns_and_the_token_stream(generated, config):
-    assert generated.proc.returncode == 0, _ok(generated.proc)
+    assert generated.proc.returncode == 0, failure_report(generated.proc)
     budget = config.data.max_response_length
-    for line in _lines(generated.out):
+    for line in read_jsonl(generated.out):
         record, mask = line["toolzero_episode"], line["response_mask"]
         assert len(mask) == len(line["response_token_ids"]) <= budget
         spans = _spans(mask)
@@ -203,7 +195,7 @@ def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated
     from verl.utils.dataset.rl_dataset import RLHFDataset
     from verl.utils.tokenizer.continuous_token_wiring import create_continuous_token_builder
 
-    assert generated.proc.returncode == 0, _ok(generated.proc)
+    assert generated.proc.returncode == 0, failure_report(generated.proc)
     model_path = config.actor_rollout_ref.model.path
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     data_config = OmegaConf.merge(config.data, {"filter_overlong_prompts": False})
@@ -211,7 +203,7 @@ def test_the_first_request_is_the_prompt_verls_training_rollout_builds(generated
     builder = create_continuous_token_builder(
         tokenizer, hf_model_type=AutoConfig.from_pretrained(model_path).model_type,
         chat_template_kwargs=config.data.get("apply_chat_template_kwargs", {}))
-    received = {line["index"]: line for line in _lines(generated.out)}
+    received = {line["index"]: line for line in read_jsonl(generated.out)}
     assert len(dataset) == len(received)
     for i in range(len(dataset)):
         item = dataset[i]
@@ -231,12 +223,12 @@ def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, ep
     from toolzero_verl.plugin.agent_loop import loop_settings
     from toolzero_verl.tools.session import EpisodeSession
 
-    assert generated.proc.returncode == 0, _ok(generated.proc)
+    assert generated.proc.returncode == 0, failure_report(generated.proc)
     tokenizer = AutoTokenizer.from_pretrained(config.actor_rollout_ref.model.path)
     _, limits, _ = loop_settings(config)
     rows = {r["extra_info"]["index"]: r for r in _rows(episode_rows)}
     calls_seen = 0
-    for line in _lines(generated.out):
+    for line in read_jsonl(generated.out):
         row = rows[line["index"]]
         fmt = row["extra_info"]["output_format"]
         episode = load_episode(row["reward_model"]["ground_truth"])
@@ -263,22 +255,22 @@ def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, ep
 
 @pytest.fixture(scope="module")
 def scored(generated, episode_rows) -> tuple[subprocess.CompletedProcess, dict]:
-    assert generated.proc.returncode == 0, _ok(generated.proc)
+    assert generated.proc.returncode == 0, failure_report(generated.proc)
     out = generated.out.with_name("episodes.metrics.json")
-    proc, _ = _run([SCRIPT, "score", "--data", episode_rows, "--generations", generated.out, "--json-out", out])
+    proc, _ = run_command([SCRIPT, "score", "--data", episode_rows, "--generations", generated.out, "--json-out", out])
     return proc, (json.loads(out.read_text()) if proc.returncode == 0 else {})
 
 
 def test_score_reports_the_episode_category_with_turn_accuracy(scored, generated, episode_rows):
     proc, metrics = scored
-    assert proc.returncode == 0, _ok(proc)
+    assert proc.returncode == 0, failure_report(proc)
     episode = metrics["by_category"]["episode"]
     assert episode["rows"] == episode["answered_rows"] == len(_rows(episode_rows))
     assert 0.0 <= episode["accuracy"] <= episode["components"]["turn_accuracy"] <= 1.0
     assert not metrics["malformed_lines"] and not metrics["unmatched_lines"]
     assert metrics["overall"]["answered_rows"] == metrics["overall"]["rows"] == len(_rows(episode_rows))
     assert metrics["manifest"]["generation"] == json.loads(mf.generation_manifest_path(generated.out).read_text())
-    records = [line["toolzero_episode"] for line in _lines(generated.out)]
+    records = [line["toolzero_episode"] for line in read_jsonl(generated.out)]
     for key, component in (("calls", "tool_calls"), ("tool_turns", "tool_turns"), ("user_turns", "user_turns")):
         assert episode["components"][component] == pytest.approx(sum(r[key] for r in records) / len(records))
 

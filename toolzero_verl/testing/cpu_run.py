@@ -8,6 +8,7 @@ Every run leaves its data, tiny model, checkpoints (``trainer.default_local_dir 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -57,6 +58,36 @@ class CpuRun:
     def actor_dir(self, step: int) -> Path:
         """The FSDP actor checkpoint verl wrote at ``step``."""
         return self.run_dir / f"global_step_{step}" / "actor"
+
+
+# --- toolzero-eval in the tier's evaluation tests (tests/e2e_cpu/test_cpu_tiny_*eval.py) ---------------
+E2E_LOCK = os.environ.get("E2E_LOCK", "/tmp/toolzero-e2e.lock")  # the machine-wide lock recipes/cpu_tiny.sh takes
+GENERATE_TIMEOUT = 600  # one vLLM generate, after the lock is taken
+# vLLM's CPU build: 1 GiB of KV cache (its default, 4, is more than the tier needs)
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_TARGET_DEVICE": "cpu"}
+
+
+def run_command(argv, timeout: float = 600, env: Mapping[str, str] | None = None
+                ) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``argv`` (paths allowed), capturing its output; returns the process and its wall seconds."""
+    start = time.monotonic()
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else dict(env))
+    return proc, time.monotonic() - start
+
+
+def failure_report(proc: subprocess.CompletedProcess) -> str:
+    """A failed command's exit code and the tails of its output, for an assertion message."""
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def e2e_bin(name: str) -> Path:
+    """A console script of the tier's venv (vLLM's CPU build), e.g. ``toolzero-eval``."""
+    return e2e_python().with_name(name)
 
 
 def e2e_python() -> Path:
