@@ -120,7 +120,18 @@ class GGGRPOOptions(RewardOptions):
 
 @lru_cache(maxsize=64)
 def _splitter(pattern: str):
-    return re.compile(pattern).split
+    return _default_split if pattern == TOKEN_DELIMITERS else re.compile(pattern).split
+
+
+# T(·) with the default delimiters, read for every scored response: on ASCII text (nearly every answer),
+# mapping each delimiter to a space and splitting on whitespace gives the same pieces as the regex split,
+# minus its empty ones (never in a reference set), in about half the time.
+_DELIMITERS_TO_SPACE = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
+_regex_split = re.compile(TOKEN_DELIMITERS).split
+
+
+def _default_split(text: str) -> list[str]:
+    return text.translate(_DELIMITERS_TO_SPACE).split() if text.isascii() else _regex_split(text)
 
 
 def tokens(text: str, delimiters: str = TOKEN_DELIMITERS, case_sensitive: bool = True) -> frozenset[str]:

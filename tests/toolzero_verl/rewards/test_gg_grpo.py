@@ -6,10 +6,13 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolzero_verl import compute_score
 from toolzero_verl.rewards.gg_grpo import KEYS, tokens
 from toolzero_verl.rewards.scoring import ConfigError
+from toolzero_verl.testing.budget import examples
 
 TOOLS = [
     {"name": "get_weather", "parameters": {"type": "object", "required": ["city"],
@@ -184,3 +187,17 @@ def test_toolrl_format_term_follows_the_reference_layout():
     reply = "<think>t</think>\n<response>Which city do you mean?</response>"
     assert score(reply, gt=NONE, step=0, output_format="toolrl")["format"] == 1.0
     assert score(reply, step=0, output_format="toolrl")["format"] == 0.0
+
+
+_TOKEN_TEXT = st.text(alphabet=st.sampled_from(list("aZ09_ .,=()[]'\"\t\n\x1c\x85é€") + ["é", "\u00a0"]), max_size=40)
+
+
+@settings(max_examples=examples(3000), deadline=None)
+@given(_TOKEN_TEXT, st.booleans())
+def test_the_default_token_split_gives_the_regex_pieces(text, case_sensitive):
+    # the fast split of T(·) (translate + whitespace split on ASCII) must equal the documented regex split
+    import re
+
+    want = frozenset(t for t in re.split(r"[^0-9A-Za-z]+", text if case_sensitive else text.lower()) if t)
+    assert tokens(text, case_sensitive=case_sensitive) == want
+    assert tokens(text, r"[^0-9A-Za-z]+?", case_sensitive) == want  # an equivalent custom pattern: the regex path
