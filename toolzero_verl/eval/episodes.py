@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.episode import RECORD_KEY, Episode, align
 from toolzero_verl.core.formats import DEFAULT_LIMITS, ParseLimits, get_format
+from toolzero_verl.tools.session import ANSWERED, RESPONSE_LENGTH, TURN_LIMIT
 
 CATEGORY = "episode"  # the report category of episode rows (next to BFCL's single-turn ones)
 REWARD = "gg_grpo_episode"
@@ -65,7 +66,7 @@ def turn_accuracy(episode: Episode, turns: Sequence[str], output_format: str,
 
 
 RECORD_COUNTS = ("calls", "errors", "tool_turns", "user_turns")  # the loop's counts the episode reward reports
-STOPS = ("answered", "turn_limit", "response_length")  # toolzero_verl/tools/session.py's stop reasons
+STOPS = (ANSWERED, TURN_LIMIT, RESPONSE_LENGTH)  # why the loop's session ended an episode
 MAX_COUNT = 1_000_000
 
 
