@@ -19,7 +19,6 @@ others: it is returned as that episode's ``error`` (the caller writes it and exi
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -45,18 +44,11 @@ def compose_config(values: Mapping[str, Any]) -> Any:
     (a nested mapping, e.g. ``{"data": {"max_response_length": 512}}``) merged in. Values are merged as
     data, not passed as Hydra override strings, so a model path or a chat-template keyword needs no quoting;
     new keys (``actor_rollout_ref.rollout.custom.toolzero``) are allowed, as ``+key=`` overrides allow them."""
-    import verl
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=config_dir, version_base=None):
-            config = compose(config_name="ppo_trainer")
-    finally:
-        GlobalHydra.instance().clear()
+    from toolzero_verl.plugin.preflight import compose
+
+    config = compose((), resolve=False)
     OmegaConf.set_struct(config, False)
     config = OmegaConf.merge(config, OmegaConf.create(dict(values)))
     OmegaConf.set_struct(config, True)

@@ -101,8 +101,9 @@ def verl_config_dir() -> str:
     return os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
 
 
-def compose(overrides: Sequence[str], validate: bool = True):
-    """Compose ``ppo_trainer`` with ``overrides``, resolve interpolations and run verl's checks.
+def compose(overrides: Sequence[str], validate: bool = True, resolve: bool = True):
+    """Compose ``ppo_trainer`` with ``overrides``, resolve interpolations and run verl's checks
+    (``resolve=False``: interpolations kept, as the trainer receives the config; no checks then).
 
     Raises Hydra's exception unchanged for an unknown key or bad value, and verl's
     ``validate_config`` error (e.g. a batch size the GPU count does not divide).
@@ -115,6 +116,8 @@ def compose(overrides: Sequence[str], validate: bool = True):
     GlobalHydra.instance().clear()  # compose may be called repeatedly in one process (tests, demo)
     with initialize_config_dir(config_dir=verl_config_dir(), version_base=None):
         cfg = hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    if not resolve:
+        return cfg
     OmegaConf.resolve(cfg)  # TaskRunnerV1.run does the same before building the trainer
     if validate:
         _validate(cfg)

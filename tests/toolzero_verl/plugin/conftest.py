@@ -7,7 +7,6 @@ template, right-padded responses, one attention mask over both).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterable, Mapping, Sequence
 
 import pytest
@@ -51,14 +50,9 @@ def tiny_tokenizer(tiny_tokenizer_dir):
 
 def compose_ppo_config(overrides: Sequence[str]):
     """verl's ``ppo_trainer`` config composed by Hydra with ``overrides`` (unresolved, as the trainer gets it)."""
-    import verl
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from toolzero_verl.plugin.preflight import compose
 
-    config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=config_dir, version_base=None):
-        return compose(config_name="ppo_trainer", overrides=list(overrides))
+    return compose(overrides, resolve=False)
 
 
 @pytest.fixture(scope="session")
