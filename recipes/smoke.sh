@@ -34,20 +34,14 @@ if [[ "$TRAIN_FILES" == "$DATA_DIR/train.parquet" ]]; then
     convert_examples "$DATA_DIR"
 fi
 
+data_args
+model_args
 ARGS=(
     algorithm.adv_estimator=grpo
     algorithm.use_kl_in_reward=False
-    data.train_files="$TRAIN_FILES"
-    data.val_files="$VAL_FILES"
-    data.train_batch_size="$TRAIN_BATCH_SIZE"
-    data.max_prompt_length="$MAX_PROMPT_LENGTH"
-    data.max_response_length="$MAX_RESPONSE_LENGTH"
-    data.filter_overlong_prompts=True
-    data.seed="$SEED"
+    "${DATA_ARGS[@]}"
     data.dataloader_num_workers=0
-    actor_rollout_ref.model.path="$MODEL_PATH"
-    actor_rollout_ref.model.use_remove_padding=True
-    actor_rollout_ref.model.enable_gradient_checkpointing=True
+    "${MODEL_ARGS[@]}"
     actor_rollout_ref.actor.optim.lr="$LR"
     actor_rollout_ref.actor.optim.lr_scheduler_type=cosine
     actor_rollout_ref.actor.clip_ratio=0.2
