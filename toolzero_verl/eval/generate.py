@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 from toolzero_verl.core.atomic import write_text_atomic
+from toolzero_verl.core.chat_template import chat_prompts, prompt_token_ids
 from toolzero_verl.core.options import Options, option
 from toolzero_verl.eval import manifest as mf
 
@@ -127,48 +128,6 @@ def usable_rows(rows: Sequence[Any]) -> tuple[list[Mapping[str, Any]], list[tupl
         else:
             bad.append((pos, problem))
     return good, bad
-
-
-NO_CHAT_TEMPLATE = (
-    "the model's tokenizer has no chat template (a base checkpoint that ships none?), so the training prompts "
-    "cannot be rendered; pass --chat-template FILE with the Jinja template training used "
-    "(verl's actor_rollout_ref.model.custom_chat_template; docs/recipes.md, \"Models and chat templates\")"
-)
-
-
-def _require_template(tokenizer: Any) -> None:
-    if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError(NO_CHAT_TEMPLATE)
-
-
-def chat_prompts(
-    rows: Sequence[Mapping[str, Any]], tokenizer: Any, chat_template_kwargs: Mapping[str, Any] | None = None
-) -> list[str]:
-    """Each row's ``prompt`` messages through the tokenizer's chat template, as verl's rollout does, with the
-    chat-template keywords of the training run (``data.apply_chat_template_kwargs``)."""
-    _require_template(tokenizer)
-    kwargs = dict(chat_template_kwargs or {})
-    return [
-        tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True, tokenize=False,
-                                      **kwargs)
-        for row in rows
-    ]
-
-
-def prompt_token_ids(
-    rows: Sequence[Mapping[str, Any]], tokenizer: Any, chat_template_kwargs: Mapping[str, Any] | None = None
-) -> list[list[int]]:
-    """The token ids of :func:`chat_prompts`, tokenised by the chat template as verl's agent loop does
-    (``tokenize=True``: no second tokenisation of the text that could add a BOS token)."""
-    _require_template(tokenizer)
-    kwargs = dict(chat_template_kwargs or {})
-    out = []
-    for row in rows:
-        ids = tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True,
-                                            tokenize=True, **kwargs)
-        ids = ids["input_ids"] if hasattr(ids, "keys") else ids  # transformers 5 returns a BatchEncoding
-        out.append([int(i) for i in ids])
-    return out
 
 
 def parse_chat_template_kwargs(text: str) -> dict[str, Any]:

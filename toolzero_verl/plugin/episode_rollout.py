@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 from verl.experimental.agent_loop.agent_loop import DictConfigWrap, ToolListWrap, _agent_loop_registry
 from verl.workers.rollout.replica import TokenOutput
 
+from toolzero_verl.core.chat_template import prompt_token_ids
 from toolzero_verl.core.episode import AGENT_NAME, RECORD_KEY
 
 ABORTED, COMPLETED = "aborted", "completed"  # verl's TokenOutput.stop_reason values
@@ -110,13 +111,6 @@ class EpisodeResult:
     error: str | None = None
 
 
-def prompt_token_ids(tokenizer: Any, row: Mapping[str, Any], chat_template_kwargs: Mapping[str, Any]) -> list[int]:
-    """The row's prompt through the chat template (``add_generation_prompt=True``), tokenised by it."""
-    ids = tokenizer.apply_chat_template([dict(m) for m in row["prompt"]], add_generation_prompt=True, tokenize=True,
-                                        **dict(chat_template_kwargs))
-    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-
-
 def loop_kwargs(row: Mapping[str, Any]) -> dict[str, Any]:
     """The row's fields as verl's worker hands them to ``AgentLoopBase.run`` (its ``RLHFDataset`` item:
     ``raw_prompt`` is the parquet ``prompt`` column)."""
@@ -144,7 +138,7 @@ async def run_episode(config: Any, server: Any, tokenizer: Any, hf_model_type: s
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
     limit = config.actor_rollout_ref.rollout.prompt_length
-    n_prompt = len(prompt_token_ids(tokenizer, row, config.data.get("apply_chat_template_kwargs") or {}))
+    n_prompt = len(prompt_token_ids([row], tokenizer, config.data.get("apply_chat_template_kwargs"))[0])
     if n_prompt > limit:
         # verl's loop would cut the prompt from the left (AgentLoopBase._cap_text_prompt_length); training never
         # sees such a row (data.filter_overlong_prompts), so an evaluation must not score a cut one
