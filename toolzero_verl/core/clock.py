@@ -67,14 +67,18 @@ def clock_from_extra(
     # `type(...) is dict` first: verl passes plain dicts, and typing's isinstance check is slow on this hot path
     extra = extra_info if type(extra_info) is dict or isinstance(extra_info, Mapping) else {}
     if step is None:
-        step = _extra_step(extra)
+        # _extra_step's rule, its common case inline: no weight-version stamp, the step as given
+        step = _extra_step(extra) if WEIGHT_VERSION_KEY in extra else extra.get(STEP_KEY)
     if type(step) is int and -_EXACT_INT < step < _EXACT_INT:  # the common case, without finite_or_none
         step_value: float | None = float(step)
     else:
         step_value = finite_or_none(STEP_KEY, step)
     if progress is None:
         progress = extra.get(PROGRESS_KEY)
-    progress_value = progress_at(step_value, total) if progress is None else finite_or_none(PROGRESS_KEY, progress)
+    if progress is not None:
+        progress_value = finite_or_none(PROGRESS_KEY, progress)
+    else:
+        progress_value = None if step_value is None or not total else progress_at(step_value, total)
     return tuple.__new__(Clock, (step_value, progress_value, extra.get("split", "train") == "train"))  # fast Clock(...)
 
 

@@ -366,12 +366,12 @@ _JSON_SPACE = " \t\n\r"
 
 def _json_line(line: str):
     """``json.loads(line)`` without its Python wrapper (the hot path of the toolrl format)."""
-    start = len(line) - len(line.lstrip(_JSON_SPACE))
+    start = 0 if line[:1] not in _JSON_SPACE else len(line) - len(line.lstrip(_JSON_SPACE))  # "" is in any str
     try:
         obj, end = _scan_json(line, start)
     except StopIteration:
         raise ValueError("not JSON") from None
-    if line[end:].strip(_JSON_SPACE):
+    if end != len(line) and line[end:].strip(_JSON_SPACE):
         raise ValueError("extra data after JSON")
     return obj
 

@@ -206,9 +206,19 @@ def multiset_jaccard(a: Sequence, b: Sequence) -> float:
         return 1.0
     if not a or not b:
         return 0.0
-    ca, cb = Counter(a), Counter(b)
-    inter = sum(min(n, cb[k]) for k, n in ca.items() if k in cb)
+    if len(a) * len(b) > _SCAN_LIMIT:  # many calls (hostile output): the linear count
+        ca, cb = Counter(a), Counter(b)
+        inter = sum(min(n, cb[k]) for k, n in ca.items() if k in cb)
+    else:  # an answer's few call names: crossing off equal items costs less than two Counters
+        rest, inter = list(b), 0
+        for item in a:
+            if item in rest:
+                rest.remove(item)
+                inter += 1
     return inter / (len(a) + len(b) - inter)
+
+
+_SCAN_LIMIT = 64  # above this many pairs multiset_jaccard counts instead of scanning
 
 
 def _key_jaccard(gold: dict, pred: dict) -> float:

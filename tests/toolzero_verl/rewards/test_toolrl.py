@@ -528,6 +528,21 @@ def test_think_length_weight_adds_the_length_reward():
     assert think_length("<think>" + "w " * 2000 + "</think>", 512) == 1.0
 
 
+@settings(max_examples=examples(1000), deadline=None)
+@given(st.lists(st.sampled_from("fghk"), max_size=12), st.lists(st.sampled_from("fghk"), max_size=12))
+def test_multiset_jaccard_equals_its_counter_definition(a, b):
+    from collections import Counter
+
+    def definition(a, b):
+        ca, cb = Counter(a), Counter(b)
+        union = sum((ca | cb).values())
+        return sum((ca & cb).values()) / union if union else 1.0
+
+    assert multiset_jaccard(a, b) == definition(a, b) == multiset_jaccard(b, a)
+    many = a * 10  # past the scan limit: the counting branch
+    assert multiset_jaccard(many, b) == definition(many, b) == multiset_jaccard(b, many)
+
+
 def test_bounds_and_config_validation():
     assert bounds_at(ToolRLOptions(), None) == bounds_at(ToolRLOptions(), 10**6)
     for bad in ({"matching": "hungarian"}, {"schedule": "cosine"}, {"coarse": True, "per_call": True}):
