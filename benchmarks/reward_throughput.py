@@ -3,7 +3,8 @@
 One run builds a fixed mix of responses from ToolRL's 80 released test rows (perfect, partly wrong,
 malformed; single and parallel calls), scores every response with our three rewards and with
 rlla, and prints the median µs per response, each ratio to rlla, and the wall time of one batch of
-1024 mixed responses per reward. Needs verl installed (for rlla); ours needs nothing else.
+1024 mixed responses per reward. Needs verl installed (for rlla); ours needs nothing else. With the
+compiled call reader built (setup.py), a last row scores the answer format with the Python readers.
 
     python benchmarks/reward_throughput.py [--n 4096] [--rows PATH]
 
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 from toolzero_verl import compute_score
+from toolzero_verl.core import pycalls
 from toolzero_verl.core.formats import get_format
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "toolrl" / "rlla_rl_test80.json"
@@ -112,6 +114,22 @@ def time_batches(fns: dict, batch, rounds: int = 5) -> dict[str, float]:
     return best
 
 
+def with_python_readers(score):
+    """``score`` with pycalls' Python readers in place of the compiled ones, swapped around each call
+    (a fraction of a µs) so that the row can be timed interleaved with the others."""
+    compiled = pycalls._fast_parse, pycalls._masked_scalars
+    python = pycalls._py_fast_parse, pycalls._py_masked_scalars
+
+    def scored(r, g):
+        pycalls._fast_parse, pycalls._masked_scalars = python
+        try:
+            return score(r, g)
+        finally:
+            pycalls._fast_parse, pycalls._masked_scalars = compiled
+
+    return scored
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=4096, help="responses in the mix (default 4096)")
@@ -139,6 +157,8 @@ def main() -> None:
         "binary": lambda r, g: compute_score("rlla", r, g, extra_train, reward="binary", output_format="toolrl"),
         "gg_grpo (answer fmt)": lambda r, g: compute_score("rlla", answer_of[r], g, extra_train),
     }
+    if pycalls.READER == "compiled":  # what an install without a C compiler gets (TOOLZERO_PURE_PYTHON=1)
+        ours["  … Python reader"] = with_python_readers(ours["gg_grpo (answer fmt)"])
     fns = {"rlla (verl in-tree)": run_rlla, **ours}
     with contextlib.redirect_stdout(sink):  # rlla prints 1 call in 64; redirect once, outside the timings
         time_interleaved(fns, mix[:256])  # warm caches and imports
@@ -147,7 +167,8 @@ def main() -> None:
         results = {name: (statistics.median(ts), statistics.mean(ts), batch_ms[name]) for name, ts in per.items()}
 
     base, _, base_batch = results["rlla (verl in-tree)"]
-    print(f"{len(mix)} responses from {len(rows)} ToolRL rows; batch = first {args.batch}; one process, one core")
+    print(f"{len(mix)} responses from {len(rows)} ToolRL rows; batch = first {args.batch}; one process, one core; "
+          f"call reader: {pycalls.READER}")
     # The batch is a sum, so it follows the mean (the slow tail), not the median; its ratio to rlla's batch
     # compares across hosts, where the ms do not.
     batch_head = f"batch {args.batch} ms"

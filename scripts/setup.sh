@@ -22,5 +22,12 @@ fi
 if ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
     "$VENV/bin/python" -m pip install -q -e "$ROOT[plots]"
 fi
+# The compiled call reader (setup.py; docs/rewards.md, "Speed") is built by the editable install: a venv
+# made before it existed, or older than its C source, rebuilds it (seconds; without a C compiler pycalls
+# uses its Python reader and this retries on the next run).
+READER_SO=$(ls "$ROOT"/toolzero_verl/core/_callreader.*.so 2>/dev/null | head -n 1 || true)
+if [ -z "$READER_SO" ] || [ "$ROOT/toolzero_verl/core/_callreader.c" -nt "$READER_SO" ]; then
+    "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT" 2>/dev/null || echo "toolzero: could not build the compiled call reader"
+fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"

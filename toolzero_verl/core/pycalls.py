@@ -13,6 +13,7 @@ That ``ast`` reading is the definition. Faster readers answer first where they p
 calls (each checked against it with hypothesis in tests/toolzero_verl/core/test_pycalls.py): regexes
 for lists of calls with scalar values (with or without masked names), a token walk for other simple
 lists, and a regex scan that masks names without the character loop. Parse time is linear in the text.
+The token walk and the masked-scalar loop have compiled twins (``_callreader.c``, used when built).
 
 >>> parse_python_calls('[get_weather(city="Paris"), math.factorial(n=5)]')
 [ToolCall(name='get_weather', arguments={'city': 'Paris'}), ToolCall(name='math.factorial', arguments={'n': 5})]
@@ -28,6 +29,7 @@ import ast
 import keyword
 import math
 import operator
+import os
 import re
 from functools import lru_cache, partial
 from typing import Any, Iterable, Sequence
@@ -56,6 +58,8 @@ def parse_python_calls(
     body = text.strip().strip("`").strip()
     if not body:
         raise CallSyntaxError("empty call list")
+    if "\x00" in body:  # ast.parse refuses any null byte; the fast readers would take one inside a string
+        raise CallSyntaxError("not a Python call list: null byte")
     bracketed = body.startswith("[")
     if not bracketed:
         body = "[" + body
@@ -270,7 +274,7 @@ _FAST_HEAD = re.compile(
 )
 
 
-def _fast_parse(body: str, max_depth: int) -> list[ToolCall] | None:
+def _py_fast_parse(body: str, max_depth: int) -> list[ToolCall] | None:
     scalar = _scalar_parse(body, max_depth)
     if scalar is not None:
         return scalar
@@ -565,6 +569,11 @@ def _scalar_masked_parse(body: str, known_names: Iterable[str], free: bool, max_
     known = _masking_names(known_names)
     if any(k in body for k in _tricky_known(known)):
         return None
+    return _masked_scalars(body, known, free)
+
+
+def _py_masked_scalars(body: str, known: tuple[str, ...], free: bool) -> list[ToolCall] | None:
+    """The call-by-call loop of :func:`_scalar_masked_parse` (``known``: :func:`_masking_names`)."""
     calls, pos, n, masked = [], 1, len(body), False
     if _LIST_END.match(body, pos):
         return None
@@ -599,6 +608,30 @@ def _scalar_masked_parse(body: str, known_names: Iterable[str], free: bool, max_
             return calls if pos == n and masked else None
         if _LIST_END.match(body, pos):
             return calls if masked else None
+
+
+# --- the compiled readers ---------------------------------------------------------------------------
+# toolzero_verl/core/_callreader.c (built by setup.py where a C compiler is available) holds twins of
+# _py_fast_parse and _py_masked_scalars: the same calls or the same declines, several times faster
+# (docs/rewards.md, "Speed"), checked equal with hypothesis in tests/toolzero_verl/core/test_callreader.py.
+# TOOLZERO_PURE_PYTHON=1 turns them off.
+def _load_compiled_reader():
+    if os.environ.get("TOOLZERO_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from toolzero_verl.core import _callreader
+    except ImportError:
+        return None
+    _callreader.configure(_KEYWORDS, ToolCall)
+    return _callreader
+
+
+_compiled = _load_compiled_reader()
+_compiled_fast_parse = _compiled.read_calls if _compiled else None
+_compiled_masked_scalars = _compiled.read_masked_scalars if _compiled else None
+_fast_parse = _compiled_fast_parse or _py_fast_parse
+_masked_scalars = _compiled_masked_scalars or _py_masked_scalars
+READER = "compiled" if _compiled else "python"  # which readers parse_python_calls uses
 
 
 def _string_spans(text: str) -> list[tuple[int, int]]:

@@ -62,6 +62,17 @@ def test_refused_inputs_raise_call_syntax_error(text):
         parse_python_calls(text)
 
 
+@pytest.mark.parametrize("text", ["[f(a='x\x00y')]", "[Get Data(a='\x00')]", "[f(a={'k': '\x00'}), g()]",
+                                  "f(a=1)\x00", "[f(a=1)]\x00"])
+def test_null_bytes_are_refused_as_python_refuses_them(text):
+    from toolzero_verl.core.pycalls import _parse_masked
+
+    with pytest.raises(CallSyntaxError):
+        _parse_masked(text, {}, 32)  # the definition: ast.parse refuses null bytes
+    with pytest.raises(CallSyntaxError):
+        parse_python_calls(text, ["Get Data"])
+
+
 def test_depth_limit_and_huge_literals_are_refused_without_crashing():
     with pytest.raises(CallSyntaxError):
         parse_python_calls("f(a=" + "[" * 40 + "]" * 40 + ")", max_depth=32)
@@ -111,9 +122,10 @@ _SOUP = ["[", "]", "(", ")", "{", "}", ",", "=", ":", ".", "-", "+", " ", "\n", 
 @given(st.lists(st.sampled_from(_SOUP), max_size=16).map(lambda parts: "[" + "".join(parts) + "]"),
        st.integers(1, 6))
 def test_fast_path_equals_the_ast_path_or_declines(body, depth):
-    from toolzero_verl.core.pycalls import _fast_parse, _parse_masked
+    # the Python token walk; the compiled reader equals it (test_callreader.py)
+    from toolzero_verl.core.pycalls import _parse_masked, _py_fast_parse
 
-    fast = _fast_parse(body, depth)
+    fast = _py_fast_parse(body, depth)
     if fast is None:
         return
     slow = _parse_masked(body, {}, depth)  # must not raise when the fast path accepted
@@ -121,15 +133,16 @@ def test_fast_path_equals_the_ast_path_or_declines(body, depth):
     assert all(strict_equal(dict(a.arguments), dict(b.arguments)) for a, b in zip(fast, slow))
 
 
+@pytest.mark.parametrize("reader", ["_py_fast_parse", "_fast_parse"])  # the Python walk, and the one in use
 @settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(identifiers, st.dictionaries(identifiers, json_values, max_size=4)), max_size=4))
-def test_fast_path_takes_rendered_calls(spec):
-    from toolzero_verl.core.pycalls import _fast_parse
+def test_fast_path_takes_rendered_calls(reader, spec):
+    from toolzero_verl.core import pycalls
 
     calls = [ToolCall(name, args) for name, args in spec]
     text = render_python_calls(calls)
     if "\\" not in text and "\n" not in text and "\r" not in text:  # escapes go to the ast path
-        assert _fast_parse(text, 32) is not None, text
+        assert getattr(pycalls, reader)(text, 32) is not None, text
 
 
 def test_prose_with_parentheses_is_not_a_call():
