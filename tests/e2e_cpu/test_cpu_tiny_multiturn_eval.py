@@ -40,6 +40,7 @@ from toolzero_verl.testing.cpu_run import (
     read_jsonl,
     run_command,
 )
+from toolzero_verl.testing.masks import mask_runs
 
 pytestmark = pytest.mark.e2e_cpu
 
@@ -49,16 +50,6 @@ EXTRA_TRAIN_ROWS = 3  # next to the one held-out row (see ``episode_rows``)
 
 
 
-
-
-def _spans(mask: list[int]) -> list[tuple[int, int, int]]:
-    """Runs of equal mask values: [(value, start, end)]."""
-    runs, start = [], 0
-    for i in range(1, len(mask) + 1):
-        if i == len(mask) or mask[i] != mask[start]:
-            runs.append((mask[start], start, i))
-            start = i
-    return runs
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +172,7 @@ def test_the_record_agrees_with_the_turns_and_the_token_stream(generated, config
     for line in read_jsonl(generated.out):
         record, mask = line["toolzero_episode"], line["response_mask"]
         assert len(mask) == len(line["response_token_ids"]) <= budget
-        spans = _spans(mask)
+        spans = mask_runs(mask)
         policy, context = [s for s in spans if s[0] == 1], [s for s in spans if s[0] == 0]
         assert len(policy) == len(record["turns"]), (line["index"], record)
         assert len(context) == record["tool_turns"] + record["user_turns"], (line["index"], record)
@@ -234,7 +225,7 @@ def test_the_policy_was_shown_what_the_session_gives_for_its_turns(generated, ep
         episode = load_episode(row["reward_model"]["ground_truth"])
         session = EpisodeSession(episode, fmt, limits)
         context = [tokenizer.decode(line["response_token_ids"][s:e])
-                   for v, s, e in _spans(line["response_mask"]) if v == 0]
+                   for v, s, e in mask_runs(line["response_mask"]) if v == 0]
         for k, turn in enumerate(line["turns"][: len(context)]):
             messages = session.respond(turn)
             assert messages, (line["index"], k)

@@ -20,6 +20,7 @@ from toolzero_verl.core.calls import ToolCall
 from toolzero_verl.core.episode import RECORD_KEY, gold_turn, load_episode
 from toolzero_verl.core.formats import get_format
 from toolzero_verl.rewards.scoring import compute_score
+from toolzero_verl.testing.masks import mask_runs
 
 from .conftest import compose_ppo_config
 
@@ -83,16 +84,6 @@ def run_episode(tokenizer, tokenizer_dir, turns, gt=EPISODE_GT, prompt=PROMPT, f
     return asyncio.run(go()), server
 
 
-def spans(mask):
-    """Runs of equal mask values: [(value, start, end)]."""
-    runs, start = [], 0
-    for i in range(1, len(mask) + 1):
-        if i == len(mask) or mask[i] != mask[start]:
-            runs.append((mask[start], start, i))
-            start = i
-    return runs
-
-
 def test_registered_under_its_name_next_to_verls_loops():
     from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
 
@@ -141,17 +132,17 @@ def test_episode_tokens_mask_and_turns(tiny_tokenizer, tiny_tokenizer_dir):
     n = len(out.response_ids)
     assert len(out.response_mask) == len(out.response_logprobs) == n
     # the policy's three turns are exactly the mask-1 runs, in order, token for token
-    ones = [(s, e) for v, s, e in spans(out.response_mask) if v == 1]
+    ones = [(s, e) for v, s, e in mask_runs(out.response_mask) if v == 1]
     assert [out.response_ids[s:e] for s, e in ones] == server.outputs
     assert all(out.response_logprobs[i] == -0.5 for s, e in ones for i in range(s, e))
-    zeros = [tok.decode(out.response_ids[s:e]) for v, s, e in spans(out.response_mask) if v == 0]
+    zeros = [tok.decode(out.response_ids[s:e]) for v, s, e in mask_runs(out.response_mask) if v == 0]
     # between them: the executed call's recorded result as a tool turn, then the replayed user request;
     # none of it is trained on (mask 0, log-prob 0)
     assert len(zeros) == 2
     assert "<|im_start|>tool\n" in zeros[0] and json.loads(zeros[0].split("tool\n", 1)[1].split("<|im_end|>")[0]) == [
         json.loads(RESULT)]
     assert "<|im_start|>user\nAnd tomorrow?<|im_end|>" in zeros[1]
-    assert all(lp == 0.0 for v, s, e in spans(out.response_mask) if v == 0 for lp in out.response_logprobs[s:e])
+    assert all(lp == 0.0 for v, s, e in mask_runs(out.response_mask) if v == 0 for lp in out.response_logprobs[s:e])
     # the prompt is the row's chat, and each request carries everything so far (one request id)
     assert tok.decode(out.prompt_ids) == tok.apply_chat_template(PROMPT, tokenize=False, add_generation_prompt=True)
     assert server.calls[1]["prompt_ids"] == list(out.prompt_ids) + list(out.response_ids[: ones[1][0]])
@@ -181,7 +172,7 @@ def test_turn_limit_ends_a_looping_policy_and_the_reward_sees_it_truncated(tiny_
     assert len(server.calls) == 3 and record["stop"] == "turn_limit"
     # the last allowed turn's call is not run: no tool turn follows it, and the record says so
     assert (record["calls"], record["tool_turns"]) == (2, 2)
-    assert sum(v == 1 for v, _, _ in spans(out.response_mask)) == 3
+    assert sum(v == 1 for v, _, _ in mask_runs(out.response_mask)) == 3
     info = {"split": "train", "global_steps": 1, **out.extra_fields}
     r = compute_score("d", "", json.dumps(EPISODE_GT), info, reward="gg_grpo_episode", output_format="hermes")
     assert r["truncated"] == 1.0 and r["tool_calls"] == 2 and r["n_turns"] == 3 and r["ast"] == 0.0
@@ -202,7 +193,7 @@ def test_hostile_turns_get_error_tool_turns_and_never_raise(tiny_tokenizer, tiny
              '<tool_call>{"name": "rm_rf", "arguments": {}}</tool_call>',  # unknown function
              "<tool_call>" + "[" * 300 + "</tool_call>", CALL, "It is 21 degrees.", "Sunny."]
     out, server = run_episode(tiny_tokenizer, tiny_tokenizer_dir, turns)
-    tool_turns = [tiny_tokenizer.decode(out.response_ids[s:e]) for v, s, e in spans(out.response_mask) if v == 0]
+    tool_turns = [tiny_tokenizer.decode(out.response_ids[s:e]) for v, s, e in mask_runs(out.response_mask) if v == 0]
     assert "bad_call_syntax" in tool_turns[0] and "rm_rf" in tool_turns[1] and "bad_call_syntax" in tool_turns[2]
     assert '"temp": 21' in tool_turns[3]
     record = out.extra_fields[RECORD_KEY]
@@ -260,7 +251,7 @@ def test_real_toolace_dialogues_run_through_verls_token_stream(toolace_episode_r
         assert record["stop"] == "answered" and record["turns"] == turns, row["extra_info"]["source_id"]
         assert record["calls"] == ep.n_gold_calls and record["errors"] == 0
         assert record["user_turns"] == len(ep.segments) - 1
-        context = "".join(tiny_tokenizer.decode(out.response_ids[s:e]) for v, s, e in spans(out.response_mask)
+        context = "".join(tiny_tokenizer.decode(out.response_ids[s:e]) for v, s, e in mask_runs(out.response_mask)
                           if v == 0)
         for seg in ep.segments:
             for step in seg.steps:
