@@ -640,7 +640,8 @@ fail:
 static PyObject *read_masked_inner(Reader *r, PyObject *known, int free) {
     int masked = 0;
     PyObject *calls = PyList_New(0);
-    if (calls == NULL || r->n == 0 || CHAR(r, 0) != '[' || list_end(r, 1))
+    /* as the Python loop, from index 1 whatever index 0 holds (_scalar_masked_parse checked for "[") */
+    if (calls == NULL || r->n == 0 || list_end(r, 1))
         goto fail;
     r->pos = 1;
     for (;;) {

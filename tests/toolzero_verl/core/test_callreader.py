@@ -219,6 +219,7 @@ def test_masked_scalars_equal_on_any_text(masked, text):
     ("[f(a=1)]", (), True, False),  # nothing to mask: the plain reader's list
     ("[Get Data(a=1), Get Data(b=2),]", (), True, True), ("[Get Data(a=1, a=2)]", (), True, False),
     ("[Get Data(a=[1])]", (), True, False), ("[Get Data(a=1)] x", (), True, False), ("[ ]", (), True, False),
+    ("xGet Data(a=1)]", (), True, True), ("", (), True, False), ("[", (), True, False),  # both start at index 1
 ])
 def test_masked_scalars_cases(masked, body, known, free, read):
     assert (_same_masked(masked, body, known, free) is not None) == read
