@@ -196,6 +196,9 @@ def _step(inp: ScoreInput, cfg: ToolRLOptions) -> float | None:
 # --- correctness ----------------------------------------------------------------------------------
 
 
+_SCAN_LIMIT = 64  # above this many pairs multiset_jaccard counts instead of scanning
+
+
 def multiset_jaccard(a: Sequence, b: Sequence) -> float:
     """|a ∩ b| / |a ∪ b| over multisets; 1 for two equal (also two empty) lists, 0 if one is empty.
 
@@ -216,9 +219,6 @@ def multiset_jaccard(a: Sequence, b: Sequence) -> float:
                 rest.remove(item)
                 inter += 1
     return inter / (len(a) + len(b) - inter)
-
-
-_SCAN_LIMIT = 64  # above this many pairs multiset_jaccard counts instead of scanning
 
 
 def _key_jaccard(gold: dict, pred: dict) -> float:
