@@ -1,6 +1,7 @@
-"""The compiled call reader (toolzero_verl/core/_callreader.c) returns exactly what the Python token walk
-it mirrors returns: the same calls (same types: 1 is not True, 1.0 is not 1, -0.0 is not 0.0, a tuple is
-not a list) or the same decline, on any text, without leaking or crashing."""
+"""The compiled call reader (toolzero_verl/core/_callreader.c) returns exactly what its Python twins in
+core/pycalls.py return (the token walk, and the masked-scalar loop for names that are not Python): the same
+calls (same types: 1 is not True, 1.0 is not 1, -0.0 is not 0.0, a tuple is not a list) or the same
+decline, on any text, without leaking or crashing."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def test_it_is_the_reader_parse_python_calls_uses(compiled):
     "[a . b . c(x=1)]", "[f(a=True, b=False, c=None, d=x, e=x.y, f=g(h=1, i=j()))]",
     "[f(a=[1, [2, [3]]], b={'k': (1,), 2: {}}, c=(), d=(1), e=(1, 2), f={1, 'a'}, g={})]",
     "[f(a=-1, b=+2, c=- 3.5, d=1e3, e=1E-3, f=1., g=0, h=0.0, i=-0.0, j=1e999, k=123456789012345678901234567890)]",
-    # declined by both: each is read by the ast path instead
+    # mostly declined by both, then read by the other readers or the ast path (parse_python_calls refuses
+    # the null bytes before any reader)
     "[f(a=1)", "[f(a=1)] x", "[f(a=1) g()]", "[f(a=01)]", "[f(a=1x)]", "[f(a=1.5.)]", "[f(a=1_0)]", "[f(a=0x1)]",
     "[f(a='x\\'')]", "[f(a='x\ny')]", "[f(a=\"unclosed)]", "[f(a=1, a=2)]", "[f(if=1)]", "[if()]", "[a.if()]",
     "[True()]", "[f(a=True.real)]", "[f(a=--1)]", "[f(a=-x)]", "[f(a={[1]: 2})]", "[f(a={(1, [2]): 3})]",
