@@ -343,9 +343,8 @@ static PyObject *read_braces(Reader *r, int depth) {
         PyObject *value = read_value(r, depth - 1);
         if (value == NULL)
             goto fail;
-        int rc = PyDict_SetItem(out, key, value); /* TypeError on an unhashable key: declines */
-        Py_DECREF(value);
-        Py_CLEAR(key);
+        int rc = set_arg(out, key, value); /* TypeError on an unhashable key: declines */
+        key = NULL;
         if (rc < 0)
             goto fail;
         if (!expect(r, ',') && !next_is(r, '}'))
@@ -705,16 +704,24 @@ static PyObject *finish(PyObject *calls) {
     Py_RETURN_NONE;
 }
 
+/* A reader at the start of `body`; -1 with RuntimeError before configure() gave the keywords and call type. */
+static int start_reader(Reader *r, PyObject *body) {
+    if (call_type == NULL || keywords == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "call reader used before configure()");
+        return -1;
+    }
+    *r = (Reader){body, PyUnicode_KIND(body), PyUnicode_DATA(body), PyUnicode_GET_LENGTH(body), 0, 0};
+    return 0;
+}
+
 static PyObject *read_masked_scalars(PyObject *self, PyObject *args) {
     PyObject *body, *known;
     int free;
     if (!PyArg_ParseTuple(args, "UOp:read_masked_scalars", &body, &known, &free))
         return NULL;
-    if (call_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "call reader used before configure()");
+    Reader r;
+    if (start_reader(&r, body) < 0)
         return NULL;
-    }
-    Reader r = {body, PyUnicode_KIND(body), PyUnicode_DATA(body), PyUnicode_GET_LENGTH(body), 0, 0};
     return finish(read_masked_inner(&r, known, free));
 }
 
@@ -728,11 +735,9 @@ static PyObject *read_calls(PyObject *self, PyObject *args) {
         return NULL;
     /* any depth past MAX_NESTING reads the same; a non-positive one declines every value */
     int max_depth = overflow > 0 || depth > INT_MAX ? INT_MAX : overflow < 0 || depth < 0 ? 0 : (int)depth;
-    if (call_type == NULL || keywords == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "call reader used before configure()");
+    Reader r;
+    if (start_reader(&r, body) < 0)
         return NULL;
-    }
-    Reader r = {body, PyUnicode_KIND(body), PyUnicode_DATA(body), PyUnicode_GET_LENGTH(body), 0, 0};
     return finish(read_calls_inner(&r, max_depth));
 }
 
