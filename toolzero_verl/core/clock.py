@@ -75,10 +75,7 @@ def clock_from_extra(
         step_value = finite_or_none(STEP_KEY, step)
     if progress is None:
         progress = extra.get(PROGRESS_KEY)
-    if progress is not None:
-        progress_value = finite_or_none(PROGRESS_KEY, progress)
-    else:
-        progress_value = None if step_value is None or not total else progress_at(step_value, total)
+    progress_value = progress_at(step_value, total) if progress is None else finite_or_none(PROGRESS_KEY, progress)
     return tuple.__new__(Clock, (step_value, progress_value, extra.get("split", "train") == "train"))  # fast Clock(...)
 
 
